@@ -1,0 +1,20 @@
+from explore_site.settings.base import DATA_DIR
+from explore_site.settings.env import env_float, env_int, env_str
+
+# "full": the all-MiniLM-L6-v2 transformer; "static": a model2vec model distilled from it offline.
+EMBEDDING_TIER = env_str("EMBEDDING_TIER", "full")
+EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64)
+STATIC_MODEL_DIR = env_str("STATIC_MODEL_DIR", str(DATA_DIR / "models" / "minilm-static"))
+
+# Clustering shards: each shard has one writer (its own Celery queue), so workers never race.
+CLUSTER_SHARDS = env_int("CLUSTER_SHARDS", 1)
+CLUSTER_BATCH_SIZE = env_int("CLUSTER_BATCH_SIZE", 500)
+CLUSTER_SIMILARITY_THRESHOLD = env_float("CLUSTER_SIMILARITY_THRESHOLD", 0.55)
+CLUSTER_ACTIVE_WINDOW_HOURS = env_float("CLUSTER_ACTIVE_WINDOW_HOURS", 24.0)
+
+TREND_MIN_UNIQUE_AUTHORS = env_int("TREND_MIN_UNIQUE_AUTHORS", 5)
+# When off, an event that crosses the review threshold waits for a curator before it is shown.
+TRENDABLE_BY_DEFAULT = env_str("TRENDABLE_BY_DEFAULT", "1") not in {"0", "false", "False", "no"}
+
+# Work older than this that is still unprocessed is re-enqueued by the sweeper.
+PIPELINE_STALE_SECONDS = env_int("PIPELINE_STALE_SECONDS", 120)

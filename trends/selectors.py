@@ -1,0 +1,64 @@
+"""Read-side queries for posts and events. Bounded: each returns a fixed number of queries' worth."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from trends.models import Event, EventState, ReviewStatus, Tweet
+
+PUBLIC_REVIEW_STATES = (ReviewStatus.AUTO, ReviewStatus.APPROVED)
+LIVE_STATES = (EventState.EMERGING, EventState.TRENDING, EventState.FADING)
+
+
+def event_public_queryset() -> QuerySet[Event]:
+    """Events anyone may see: not hidden, not pending or rejected by review, not merged away."""
+    return Event.objects.filter(hidden=False, review_status__in=PUBLIC_REVIEW_STATES).exclude(
+        state=EventState.MERGED
+    )
+
+
+def event_list_trending(
+    *,
+    language: str | None = None,
+    location: str | None = None,
+    category: str | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> list[Event]:
+    qs = event_public_queryset().filter(
+        state__in=LIVE_STATES, author_count__gte=settings.TREND_MIN_UNIQUE_AUTHORS
+    )
+    if language:
+        qs = qs.filter(language=language)
+    if location:
+        qs = qs.filter(location__iexact=location)
+    if category:
+        qs = qs.filter(category=category)
+    return list(qs.order_by("-trend_score", "-author_count", "-pk")[offset : offset + limit])
+
+
+def event_get_public(*, event_id: int) -> Event | None:
+    return event_public_queryset().filter(pk=event_id).first()
+
+
+def event_tweets(*, event: Event, order: str = "top", limit: int = 20, offset: int = 0) -> list[Tweet]:
+    """An event's posts: `top` by engagement and health, `latest` by time. Author fetched in the same query."""
+    qs = Tweet.objects.filter(membership__event=event, is_deleted=False).select_related("author")
+    if order == "latest":
+        qs = qs.order_by("-created_at", "-id")
+    else:
+        qs = qs.order_by("-health", "-retweet_count", "-like_count", "-created_at")
+    return list(qs[offset : offset + limit])
+
+
+def tweet_search(*, query: str, limit: int = 20) -> list[Tweet]:
+    terms = [t for t in query.split() if t][:8]
+    if not terms:
+        return []
+    condition = Q()
+    for term in terms:
+        condition &= Q(text__icontains=term)
+    return list(
+        Tweet.objects.filter(condition, is_deleted=False).select_related("author").order_by("-created_at")[:limit]
+    )

@@ -1,0 +1,107 @@
+"""Entity extraction and text fingerprints for posts (pure functions)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
+# \w is Unicode-aware, so #terremoto, #incêndio and #東京 are all hashtags.
+HASHTAG_RE = re.compile(r"(?<![\w&])#(\w{1,100})", re.UNICODE)
+MENTION_RE = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{1,30})")
+URL_RE = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+RETWEET_PREFIX_RE = re.compile(r"^RT @([A-Za-z0-9_]{1,30}):?\s*")
+_TRAILING_PUNCT = ".,;:!?)]}'\"…"
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+
+MAX_HASHTAGS = 30
+MAX_MENTIONS = 30
+MAX_URLS = 10
+
+
+def extract_hashtags(text: str) -> list[str]:
+    """Lower-cased, de-duplicated in order of appearance, capped (thousands of tags cannot bloat a row)."""
+    seen: dict[str, None] = {}
+    for match in HASHTAG_RE.finditer(text):
+        tag = match.group(1).lower()
+        if tag.isdigit():
+            continue
+        seen.setdefault(tag, None)
+        if len(seen) >= MAX_HASHTAGS:
+            break
+    return list(seen)
+
+
+def extract_mentions(text: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for match in MENTION_RE.finditer(text):
+        seen.setdefault(match.group(1).lower(), None)
+        if len(seen) >= MAX_MENTIONS:
+            break
+    return list(seen)
+
+
+def extract_urls(text: str) -> list[str]:
+    urls: list[str] = []
+    for match in URL_RE.finditer(text):
+        url = match.group(0).rstrip(_TRAILING_PUNCT)
+        if url not in urls:
+            urls.append(url)
+        if len(urls) >= MAX_URLS:
+            break
+    return urls
+
+
+def url_domain(url: str) -> str:
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+    return host.lower().removeprefix("www.")
+
+
+def extract_domains(urls: list[str]) -> list[str]:
+    domains: list[str] = []
+    for url in urls:
+        domain = url_domain(url)
+        if domain and domain not in domains:
+            domains.append(domain)
+    return domains
+
+
+def retweeted_handle(text: str) -> str | None:
+    match = RETWEET_PREFIX_RE.match(text)
+    return match.group(1).lower() if match else None
+
+
+def normalise_for_fingerprint(text: str) -> str:
+    """Case-, accent-, URL- and mention-insensitive form: near-duplicate spam differs in exactly those."""
+    text = URL_RE.sub(" ", text)
+    text = RETWEET_PREFIX_RE.sub("", text)
+    text = MENTION_RE.sub(" ", text)
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(_WORD_RE.findall(text.lower()))
+
+
+def simhash64(text: str) -> int:
+    """64-bit SimHash over word 2-shingles, as a signed integer so it fits a BIGINT column."""
+    tokens = normalise_for_fingerprint(text).split()
+    shingles = [" ".join(tokens[i : i + 2]) for i in range(max(1, len(tokens) - 1))] if tokens else []
+    if not shingles:
+        return 0
+    weights = [0] * 64
+    for shingle in shingles:
+        h = int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=8).digest(), "big")
+        for bit in range(64):
+            weights[bit] += 1 if (h >> bit) & 1 else -1
+    value = 0
+    for bit in range(64):
+        if weights[bit] > 0:
+            value |= 1 << bit
+    return value - (1 << 64) if value >= (1 << 63) else value
+
+
+def hamming64(a: int, b: int) -> int:
+    return ((a ^ b) & ((1 << 64) - 1)).bit_count()
