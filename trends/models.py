@@ -159,6 +159,13 @@ class Event(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        permissions = [
+            ("review_event", "Can approve or reject events in the review queue"),
+            ("curate_event", "Can rename, pin, hide, merge and split events"),
+            ("manage_blocklist", "Can edit block and allow lists and trust or block sources"),
+            ("view_pipeline_health", "Can see the pipeline health dashboard"),
+            ("view_auditlog", "Can read and undo audit log entries"),
+        ]
         indexes = [
             models.Index(fields=["state", "-trend_score"], name="event_state_score_idx"),
             models.Index(fields=["category", "state", "-trend_score"], name="event_cat_score_idx"),
