@@ -5,6 +5,15 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from hypothesis import HealthCheck  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+# Two shared cores: wall-clock health checks and deadlines would make property tests flaky, not stricter.
+hypothesis_settings.register_profile(
+    "explore", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+hypothesis_settings.load_profile("explore")
+
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(settings):
@@ -63,3 +72,17 @@ def fake_embedder(monkeypatch):
     if hasattr(pipeline_module, "get_embedder"):
         monkeypatch.setattr(pipeline_module, "get_embedder", lambda tier=None: instance)
     return instance
+
+
+@pytest.fixture(autouse=True)
+def _eager_tasks(request):
+    """Unit tests run tasks in-process; integration tests use real worker processes instead."""
+    from explore_site.celery import app
+
+    if request.node.get_closest_marker("integration"):
+        yield
+        return
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

@@ -105,3 +105,34 @@ def simhash64(text: str) -> int:
 
 def hamming64(a: int, b: int) -> int:
     return ((a ^ b) & ((1 << 64) - 1)).bit_count()
+
+
+# Small stopword profiles: enough to tell the languages the demo and CrisisLex carry apart when a
+# source gives no language. Not a general identifier; posts with an explicit `lang` keep it.
+_STOPWORDS = {
+    "en": "the and is in to of for on with this that are at be it was from by not have you we our".split(),
+    "es": "el la los las de del que en y un una por para con es no se al lo su más está muy".split(),
+    "pt": "o a os as de do da dos das que em e um uma para com não se no na por mais está são".split(),
+    "it": "il lo la gli le di del della che e un una per con non è sono nel nella si al più".split(),
+    "fr": "le la les de des du que et un une pour avec est pas sur dans au aux ce qui".split(),
+    "de": "der die das und ist nicht mit für auf den dem ein eine zu im von es sich".split(),
+    "tl": "ang ng mga sa na at ay si ni kay para hindi ito ako tayo kami sila po".split(),
+}
+_STOP_INDEX: dict[str, list[str]] = {}
+for _lang, _words in _STOPWORDS.items():
+    for _word in _words:
+        _STOP_INDEX.setdefault(_word, []).append(_lang)
+
+
+def guess_language(text: str) -> str:
+    """ISO 639-1 guess from stopwords, or "" when there is too little evidence."""
+    scores: dict[str, float] = {}
+    for word in _WORD_RE.findall(URL_RE.sub(" ", text.lower())):
+        langs = _STOP_INDEX.get(word)
+        if langs:
+            for lang in langs:
+                scores[lang] = scores.get(lang, 0.0) + 1.0 / len(langs)
+    if not scores:
+        return ""
+    best = max(scores, key=scores.get)
+    return best if scores[best] >= 1.0 else ""

@@ -92,3 +92,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
 }
+
+# Development serves static files straight from the source folders; production serves the manifest build.
+WHITENOISE_USE_FINDERS = DEBUG
+# Keeps hostile bodies small: larger requests are refused before they are parsed.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
