@@ -37,7 +37,8 @@ class EmbeddingCache:
             with np.load(chunk) as data:
                 keys, vecs = data["keys"], data["vectors"]
             for k, v in zip(keys, vecs, strict=True):
-                self._store[bytes(k)] = v
+                # numpy's fixed-width bytes drop trailing NULs: pad the 20-byte digest back.
+                self._store[bytes(k).ljust(20, b"\0")] = v
 
     def encode(
         self,

@@ -204,3 +204,24 @@ def extract(text: str) -> PostFeatures:
         rt_source=rt_source(norm),
         clean_text=clean_for_embedding(norm),
     )
+
+
+def simhash64(text: str) -> int:
+    """64-bit SimHash of word shingles of the normalised text (near-duplicates differ in few bits).
+
+    Returned as a signed 64-bit integer so it fits a database BIGINT.
+    """
+    import hashlib
+
+    words = [w.lower() for w in WORD_RE.findall(URL_RE.sub(" ", RT_PREFIX_RE.sub("", normalise(text))))]
+    shingles = [" ".join(words[i : i + 2]) for i in range(max(1, len(words) - 1))] if words else [""]
+    acc = [0] * 64
+    for sh in shingles:
+        h = int.from_bytes(hashlib.blake2b(sh.encode("utf-8"), digest_size=8).digest(), "little")
+        for bit in range(64):
+            acc[bit] += 1 if (h >> bit) & 1 else -1
+    value = 0
+    for bit in range(64):
+        if acc[bit] > 0:
+            value |= 1 << bit
+    return value - (1 << 64) if value >= (1 << 63) else value

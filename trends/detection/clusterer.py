@@ -1,0 +1,598 @@
+"""Single-pass, time-aware online clustering of posts into events.
+
+One `OnlineClusterer` per shard, driven by a single writer. For each post it:
+
+1. finds candidate clusters cheaply: the clusters indexed under the post's rarest terms
+   (hashtags, capitalised names, domains, words) plus the few most recently active clusters;
+2. scores them with one vectorised product against the centroid matrix (cosine of the embedding)
+   plus a lexical score (how much of the post's IDF weight the cluster's profile explains), minus a
+   time penalty that grows as the cluster goes quiet relative to its *own* posting rate;
+3. joins the best cluster above a threshold, or seeds a new *candidate* cluster. A candidate only
+   becomes an event once it has enough members and unique authors; posts of candidates that never
+   grow stay unassigned (background chatter is not forced into an event).
+
+`maintain()` (called every few hundred posts and by the periodic task) merges clusters whose
+centroids and profiles converged, splits clusters whose recent members drifted into two
+separate groups, and retires quiet clusters to a dormant index from which a strong match can
+revive them under the same id. Every merge/split/revival is returned as a `ClusterChange` so
+the caller can record an EventLink; cluster ids are allocated once and never renumbered.
+
+The state of a cluster is plain data (`ClusterState`) so the worker can load it from and save it
+to the database between micro-batches.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .features import PostFeatures
+
+# Weight of each lexical term type (by prefix) relative to a plain word.
+TERM_TYPE_WEIGHTS = {"#": 2.0, "@e:": 1.5, "d:": 1.0, "l:": 0.5}
+
+
+def term_type_weight(term: str) -> float:
+    for prefix, weight in TERM_TYPE_WEIGHTS.items():
+        if term.startswith(prefix):
+            return weight
+    return 1.0
+
+
+@dataclass(slots=True)
+class ClusterParams:
+    """Generic knobs (no event-specific constants). Defaults were tuned on development data."""
+
+    emb_weight: float = 1.0
+    lex_weight: float = 0.6
+    time_weight: float = 0.25
+    # A post joins the best cluster when its combined score reaches this, else seeds a candidate.
+    assign_threshold: float = 0.62
+    # ...and its embedding cosine alone must reach this (keeps off-topic keyword matches out).
+    min_embedding_cos: float = 0.30
+    # A term explains a post fully once it appears in this share of the cluster's posts.
+    lex_saturation: float = 0.25
+    # Only this many of a post's highest-IDF terms are used for the candidate lookup.
+    lookup_terms: int = 8
+    # The most recently active clusters are always candidates (posts without rare terms).
+    recent_candidates: int = 24
+    # Posting lists longer than this are truncated to the most recently active clusters.
+    max_postings: int = 64
+    # Quietness: a cluster's time scale is its smoothed gap between posts times this factor,
+    # clamped to [min_tau, max_tau] seconds.
+    tau_factor: float = 12.0
+    min_tau: float = 3600.0
+    max_tau: float = 3 * 86400.0
+    init_tau: float = 6 * 3600.0
+    gap_smoothing: float = 0.1
+    # Retire a cluster after this many time scales of silence.
+    retire_after_taus: float = 4.0
+    # Dormant clusters can be revived for this long after retiring, by a strong match.
+    revive_window: float = 14 * 86400.0
+    revive_threshold: float = 0.80
+    # Promotion of a candidate to an event.
+    min_members: int = 5
+    min_authors: int = 5
+    # Posts by one author count at most this many times towards a cluster's profile.
+    per_author_cap: int = 3
+    # Merging: both the centroid cosine and the profile cosine must reach these.
+    merge_embedding_cos: float = 0.80
+    merge_profile_cos: float = 0.35
+    merge_min_members: int = 3
+    # Splitting: recent members separate into two groups this far apart, each at least split_min.
+    split_check_members: int = 120
+    split_max_cos: float = 0.35
+    split_min: int = 25
+    recent_buffer: int = 200
+    maintain_every: int = 200
+
+
+@dataclass(slots=True)
+class Post:
+    id: int
+    ts: float  # seconds since the epoch
+    vector: np.ndarray  # L2-normalised float32
+    features: PostFeatures
+    author: str | int | None = None
+    health: float = 1.0
+
+
+@dataclass(slots=True)
+class ClusterState:
+    id: int
+    first_ts: float
+    last_ts: float
+    vector_sum: np.ndarray
+    size: int = 0
+    gap: float = 0.0  # smoothed seconds between posts; 0 = unknown yet
+    term_counts: Counter = field(default_factory=Counter)
+    author_counts: Counter = field(default_factory=Counter)
+    is_event: bool = False
+    dormant: bool = False
+    merged_into: int | None = None
+    # (post id, vector) of the latest members, for drift checks.
+    recent: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    members: list[int] = field(default_factory=list)
+
+    @property
+    def centroid(self) -> np.ndarray:
+        norm = float(np.linalg.norm(self.vector_sum))
+        return self.vector_sum / norm if norm > 0 else self.vector_sum
+
+    @property
+    def unique_authors(self) -> int:
+        return len(self.author_counts)
+
+    def tau(self, p: ClusterParams) -> float:
+        if self.gap <= 0:
+            return p.init_tau
+        return min(p.max_tau, max(p.min_tau, p.tau_factor * self.gap))
+
+    def top_terms(self, k: int = 20) -> list[tuple[str, int]]:
+        return self.term_counts.most_common(k)
+
+
+@dataclass(slots=True)
+class Assignment:
+    post_id: int
+    cluster_id: int
+    score: float
+    embedding_cos: float
+    new_cluster: bool
+
+
+@dataclass(slots=True)
+class ClusterChange:
+    kind: str  # "merge" | "split" | "promote" | "retire" | "revive"
+    source: int
+    target: int | None = None
+    ts: float = 0.0
+    details: dict = field(default_factory=dict)
+
+
+class OnlineClusterer:
+    def __init__(
+        self,
+        *,
+        dim: int,
+        params: ClusterParams | None = None,
+        id_allocator: Callable[[], int] | None = None,
+    ) -> None:
+        self.p = params or ClusterParams()
+        self.dim = dim
+        self._next_id = 1
+        self._alloc = id_allocator or self._default_alloc
+        self.clusters: dict[int, ClusterState] = {}
+        # Active clusters: centroid rows in one matrix, slots reused after retirement.
+        self._matrix = np.zeros((64, dim), dtype=np.float32)
+        self._slot: dict[int, int] = {}
+        self._slot_owner: list[int | None] = [None] * 64
+        self._free: list[int] = list(range(63, -1, -1))
+        # Recency order of active clusters (most recent last).
+        self._recent: OrderedDict[int, None] = OrderedDict()
+        # term -> clusters (active ones in _index, dormant ones in _dormant_index).
+        self._index: dict[str, OrderedDict[int, None]] = {}
+        self._dormant_index: dict[str, set[int]] = {}
+        # Stream-level document frequencies for IDF.
+        self.doc_freq: Counter = Counter()
+        self.docs = 0
+        self.posts_seen = 0
+        self.changes: list[ClusterChange] = []
+        # Merged-away id -> surviving id, to resolve old ids.
+        self.merged_map: dict[int, int] = {}
+        self.now = 0.0
+
+    # ------------------------------------------------------------------ ids & matrix
+    def _default_alloc(self) -> int:
+        cid = self._next_id
+        self._next_id += 1
+        return cid
+
+    def _take_slot(self, cid: int) -> int:
+        if not self._free:
+            old = self._matrix.shape[0]
+            self._matrix = np.vstack([self._matrix, np.zeros((old, self.dim), dtype=np.float32)])
+            self._slot_owner.extend([None] * old)
+            self._free = list(range(2 * old - 1, old - 1, -1))
+        slot = self._free.pop()
+        self._slot[cid] = slot
+        self._slot_owner[slot] = cid
+        return slot
+
+    def _release_slot(self, cid: int) -> None:
+        slot = self._slot.pop(cid, None)
+        if slot is not None:
+            self._matrix[slot] = 0.0
+            self._slot_owner[slot] = None
+            self._free.append(slot)
+
+    def _refresh_row(self, c: ClusterState) -> None:
+        slot = self._slot.get(c.id)
+        if slot is not None:
+            self._matrix[slot] = c.centroid
+
+    @property
+    def active_ids(self) -> list[int]:
+        return list(self._recent)
+
+    # ------------------------------------------------------------------ lexical
+    def idf(self, term: str) -> float:
+        return math.log((self.docs + 1.0) / (self.doc_freq.get(term, 0) + 1.0)) + 1.0
+
+    def post_terms(self, f: PostFeatures) -> dict[str, float]:
+        terms = f.lexical_terms()
+        if f.lang:
+            terms.append(f"l:{f.lang}")
+        weights: dict[str, float] = {}
+        for t in terms:
+            if t not in weights:
+                weights[t] = term_type_weight(t) * self.idf(t)
+        return weights
+
+    def _lexical(self, c: ClusterState, weights: dict[str, float], total: float) -> float:
+        if total <= 0 or c.size == 0:
+            return 0.0
+        sat = self.p.lex_saturation * c.size
+        tc = c.term_counts
+        got = 0.0
+        for t, w in weights.items():
+            n = tc.get(t)
+            if n:
+                got += w * min(1.0, n / sat)
+        return got / total
+
+    # ------------------------------------------------------------------ candidates
+    def _candidates(self, weights: dict[str, float]) -> list[int]:
+        cands: dict[int, None] = {}
+        ranked = sorted(weights.items(), key=lambda kv: -kv[1])[: self.p.lookup_terms]
+        for term, _ in ranked:
+            posting = self._index.get(term)
+            if not posting:
+                continue
+            # Most recently active first: the tail of the ordered posting list.
+            for n, cid in enumerate(reversed(posting)):
+                if n >= self.p.max_postings:
+                    break
+                cands[cid] = None
+        for n, cid in enumerate(reversed(self._recent)):
+            if n >= self.p.recent_candidates:
+                break
+            cands[cid] = None
+        return list(cands)
+
+    def _index_terms(self, c: ClusterState, terms: Iterable[str]) -> None:
+        for t in terms:
+            posting = self._index.get(t)
+            if posting is None:
+                posting = self._index[t] = OrderedDict()
+            posting[c.id] = None
+            posting.move_to_end(c.id)
+
+    # ------------------------------------------------------------------ scoring
+    def score_candidates(
+        self, post: Post, weights: dict[str, float], cands: list[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Combined score and embedding cosine of `post` against each candidate, vectorised."""
+        if not cands:
+            return np.zeros(0), np.zeros(0)
+        slots = np.fromiter((self._slot[c] for c in cands), dtype=np.int64, count=len(cands))
+        cos = self._matrix[slots] @ post.vector
+        total = sum(weights.values())
+        lex = np.fromiter(
+            (self._lexical(self.clusters[c], weights, total) for c in cands), dtype=np.float32, count=len(cands)
+        )
+        quiet = np.fromiter(
+            (self._quietness(self.clusters[c], post.ts) for c in cands), dtype=np.float32, count=len(cands)
+        )
+        p = self.p
+        score = p.emb_weight * cos + p.lex_weight * lex - p.time_weight * quiet
+        return score, cos
+
+    def _quietness(self, c: ClusterState, ts: float) -> float:
+        """0 for a cluster that just posted, towards 1 as it stays silent beyond its time scale."""
+        silence = max(0.0, ts - c.last_ts)
+        return 1.0 - math.exp(-silence / c.tau(self.p))
+
+    # ------------------------------------------------------------------ main entry
+    def add(self, post: Post) -> Assignment:
+        """Assign one post (posts must arrive in time order per shard)."""
+        self.now = max(self.now, post.ts)
+        weights = self.post_terms(post.features)
+        cands = self._candidates(weights)
+        score, cos = self.score_candidates(post, weights, cands)
+        best = -1
+        if len(cands):
+            eligible = np.where(cos >= self.p.min_embedding_cos, score, -np.inf)
+            best = int(np.argmax(eligible))
+            if not np.isfinite(eligible[best]) or eligible[best] < self.p.assign_threshold:
+                best = -1
+        if best < 0:
+            revived = self._try_revive(post, weights)
+            if revived is not None:
+                c, s, e = revived
+                assignment = Assignment(post.id, c.id, s, e, False)
+            else:
+                c = self._new_cluster(post)
+                assignment = Assignment(post.id, c.id, 1.0, 1.0, True)
+        else:
+            c = self.clusters[cands[best]]
+            assignment = Assignment(post.id, c.id, float(score[best]), float(cos[best]), False)
+        self._join(c, post, weights)
+        # Document frequencies after scoring, so a post does not make its own terms common.
+        self.docs += 1
+        for t in weights:
+            self.doc_freq[t] += 1
+        self.posts_seen += 1
+        if self.p.maintain_every and self.posts_seen % self.p.maintain_every == 0:
+            self.maintain(now=post.ts)
+        return assignment
+
+    def _new_cluster(self, post: Post) -> ClusterState:
+        cid = self._alloc()
+        c = ClusterState(
+            id=cid, first_ts=post.ts, last_ts=post.ts, vector_sum=np.zeros(self.dim, dtype=np.float32)
+        )
+        self.clusters[cid] = c
+        self._take_slot(cid)
+        self._recent[cid] = None
+        return c
+
+    def _join(self, c: ClusterState, post: Post, weights: dict[str, float]) -> None:
+        author = post.author if post.author is not None else f"post:{post.id}"
+        count = c.author_counts[author]
+        c.author_counts[author] = count + 1
+        # One account posting again and again does not shape the event's profile beyond the cap.
+        if count < self.p.per_author_cap:
+            c.vector_sum += post.vector * max(0.1, post.health)
+            c.term_counts.update(weights.keys())
+            self._index_terms(c, weights.keys())
+        if c.size:
+            gap = max(0.0, post.ts - c.last_ts)
+            a = self.p.gap_smoothing
+            c.gap = gap if c.gap <= 0 else (1 - a) * c.gap + a * gap
+        c.size += 1
+        c.last_ts = max(c.last_ts, post.ts)
+        c.members.append(post.id)
+        c.recent.append((post.id, post.vector))
+        if len(c.recent) > self.p.recent_buffer:
+            del c.recent[: len(c.recent) - self.p.recent_buffer]
+        self._refresh_row(c)
+        self._recent[c.id] = None
+        self._recent.move_to_end(c.id)
+        if not c.is_event and c.size >= self.p.min_members and c.unique_authors >= self.p.min_authors:
+            c.is_event = True
+            self.changes.append(ClusterChange("promote", c.id, ts=post.ts))
+
+    # ------------------------------------------------------------------ dormancy
+    def _retire(self, c: ClusterState, ts: float) -> None:
+        self._release_slot(c.id)
+        self._recent.pop(c.id, None)
+        for t in list(c.term_counts):
+            posting = self._index.get(t)
+            if posting is not None:
+                posting.pop(c.id, None)
+                if not posting:
+                    del self._index[t]
+        if c.is_event:
+            c.dormant = True
+            for t, _ in c.top_terms(10):
+                self._dormant_index.setdefault(t, set()).add(c.id)
+            self.changes.append(ClusterChange("retire", c.id, ts=ts))
+        else:
+            # A candidate that never grew is forgotten; its posts stay unassigned.
+            del self.clusters[c.id]
+
+    def _try_revive(self, post: Post, weights: dict[str, float]) -> tuple[ClusterState, float, float] | None:
+        found: set[int] = set()
+        ranked = sorted(weights.items(), key=lambda kv: -kv[1])[: self.p.lookup_terms]
+        for t, _ in ranked:
+            found |= self._dormant_index.get(t, set())
+        best: tuple[ClusterState, float, float] | None = None
+        total = sum(weights.values())
+        for cid in found:
+            c = self.clusters.get(cid)
+            if c is None or not c.dormant or post.ts - c.last_ts > self.p.revive_window:
+                continue
+            e = float(c.centroid @ post.vector)
+            s = self.p.emb_weight * e + self.p.lex_weight * self._lexical(c, weights, total)
+            if e >= self.p.min_embedding_cos and s >= self.p.revive_threshold and (best is None or s > best[1]):
+                best = (c, s, e)
+        if best is not None:
+            self._revive(best[0], post.ts)
+        return best
+
+    def _revive(self, c: ClusterState, ts: float) -> None:
+        for t, _ in c.top_terms(10):
+            s = self._dormant_index.get(t)
+            if s is not None:
+                s.discard(c.id)
+                if not s:
+                    del self._dormant_index[t]
+        c.dormant = False
+        self._take_slot(c.id)
+        self._refresh_row(c)
+        self._recent[c.id] = None
+        self._index_terms(c, c.term_counts.keys())
+        self.changes.append(ClusterChange("revive", c.id, ts=ts))
+
+    # ------------------------------------------------------------------ maintenance
+    def maintain(self, *, now: float | None = None) -> list[ClusterChange]:
+        """Retire quiet clusters, merge converged ones, split drifted ones. Returns the changes."""
+        now = self.now if now is None else now
+        start = len(self.changes)
+        for cid in list(self._recent):
+            c = self.clusters[cid]
+            if now - c.last_ts > self.p.retire_after_taus * c.tau(self.p):
+                self._retire(c, now)
+        self._merge_pass(now)
+        self._split_pass(now)
+        self._prune_dormant(now)
+        return self.changes[start:]
+
+    def _prune_dormant(self, now: float) -> None:
+        for t in list(self._dormant_index):
+            keep = {
+                cid
+                for cid in self._dormant_index[t]
+                if cid in self.clusters and now - self.clusters[cid].last_ts <= self.p.revive_window
+            }
+            if keep:
+                self._dormant_index[t] = keep
+            else:
+                del self._dormant_index[t]
+
+    def profile_cos(self, a: ClusterState, b: ClusterState, k: int = 30) -> float:
+        """Cosine of the two clusters' IDF-weighted top-term frequency profiles."""
+        va = {t: n / a.size * self.idf(t) * term_type_weight(t) for t, n in a.top_terms(k)}
+        vb = {t: n / b.size * self.idf(t) * term_type_weight(t) for t, n in b.top_terms(k)}
+        dot = sum(w * vb.get(t, 0.0) for t, w in va.items())
+        na = math.sqrt(sum(w * w for w in va.values()))
+        nb = math.sqrt(sum(w * w for w in vb.values()))
+        return dot / (na * nb) if na and nb else 0.0
+
+    def _merge_pass(self, now: float) -> None:
+        p = self.p
+        ids = [cid for cid in self._recent if self.clusters[cid].size >= p.merge_min_members]
+        if len(ids) < 2:
+            return
+        slots = np.array([self._slot[c] for c in ids])
+        m = self._matrix[slots]
+        sims = m @ m.T
+        np.fill_diagonal(sims, -1.0)
+        pairs = np.argwhere(np.triu(sims >= p.merge_embedding_cos))
+        # Strongest pairs first; each cluster merges at most once per pass.
+        order = sorted(pairs.tolist(), key=lambda ij: -sims[ij[0], ij[1]])
+        done: set[int] = set()
+        for i, j in order:
+            if ids[i] in done or ids[j] in done:
+                continue
+            a, b = self.clusters[ids[i]], self.clusters[ids[j]]
+            pc = self.profile_cos(a, b)
+            if pc < p.merge_profile_cos:
+                continue
+            # The older id survives so links and bookmarks keep pointing at the same event.
+            keep, gone = (a, b) if (a.first_ts, a.id) <= (b.first_ts, b.id) else (b, a)
+            self._merge(keep, gone, now, float(sims[i, j]), pc)
+            done.update((a.id, b.id))
+
+    def _merge(self, keep: ClusterState, gone: ClusterState, now: float, emb: float, prof: float) -> None:
+        keep.vector_sum += gone.vector_sum
+        keep.term_counts.update(gone.term_counts)
+        keep.author_counts.update(gone.author_counts)
+        keep.size += gone.size
+        keep.first_ts = min(keep.first_ts, gone.first_ts)
+        keep.last_ts = max(keep.last_ts, gone.last_ts)
+        if gone.gap > 0:
+            keep.gap = gone.gap if keep.gap <= 0 else min(keep.gap, gone.gap)
+        keep.members.extend(gone.members)
+        keep.recent = sorted(keep.recent + gone.recent, key=lambda r: r[0])[-self.p.recent_buffer :]
+        was_event = keep.is_event
+        keep.is_event = keep.is_event or gone.is_event or (
+            keep.size >= self.p.min_members and keep.unique_authors >= self.p.min_authors
+        )
+        self._index_terms(keep, gone.term_counts.keys())
+        self._refresh_row(keep)
+        self._release_slot(gone.id)
+        self._recent.pop(gone.id, None)
+        for t in gone.term_counts:
+            posting = self._index.get(t)
+            if posting is not None:
+                posting.pop(gone.id, None)
+        gone.merged_into = keep.id
+        self.merged_map[gone.id] = keep.id
+        gone.members = []
+        gone.recent = []
+        del self.clusters[gone.id]
+        self.changes.append(
+            ClusterChange(
+                "merge", gone.id, keep.id, now,
+                {"embedding_cos": round(emb, 3), "profile_cos": round(prof, 3), "gone_was_event": gone.is_event},
+            )
+        )
+        if keep.is_event and not was_event:
+            self.changes.append(ClusterChange("promote", keep.id, ts=now))
+
+    def _split_pass(self, now: float) -> None:
+        p = self.p
+        for cid in list(self._recent):
+            c = self.clusters.get(cid)
+            if c is None or not c.is_event or len(c.recent) < p.split_check_members:
+                continue
+            self._maybe_split(c, now)
+
+    def _maybe_split(self, c: ClusterState, now: float) -> None:
+        p = self.p
+        ids = [r[0] for r in c.recent]
+        x = np.stack([r[1] for r in c.recent])
+        # Two-means seeded by the two mutually farthest points (deterministic).
+        a = int(np.argmin(x @ c.centroid))
+        b = int(np.argmin(x @ x[a]))
+        ca, cb = x[a], x[b]
+        for _ in range(5):
+            side = (x @ ca) < (x @ cb)
+            if side.all() or (~side).all():
+                return
+            ca = x[~side].mean(axis=0)
+            cb = x[side].mean(axis=0)
+            ca /= np.linalg.norm(ca) or 1.0
+            cb /= np.linalg.norm(cb) or 1.0
+        n_b = int(side.sum())
+        if min(n_b, len(ids) - n_b) < p.split_min or float(ca @ cb) > p.split_max_cos:
+            return
+        # The group that is not the cluster's historic core leaves as a new cluster.
+        leave = side if float(cb @ c.centroid) < float(ca @ c.centroid) else ~side
+        leaving = {ids[i] for i in np.flatnonzero(leave)}
+        vecs = x[leave]
+        new = self._new_cluster_from(vecs, sorted(leaving), now)
+        c.vector_sum -= vecs.sum(axis=0)
+        c.size -= len(leaving)
+        c.members = [m for m in c.members if m not in leaving]
+        c.recent = [r for r in c.recent if r[0] not in leaving]
+        self._refresh_row(c)
+        self.changes.append(
+            ClusterChange("split", c.id, new.id, now, {"moved": len(leaving), "cos": round(float(ca @ cb), 3)})
+        )
+
+    def _new_cluster_from(self, vecs: np.ndarray, members: list[int], now: float) -> ClusterState:
+        cid = self._alloc()
+        c = ClusterState(
+            id=cid, first_ts=now, last_ts=now, vector_sum=vecs.sum(axis=0).astype(np.float32), size=len(members)
+        )
+        c.members = list(members)
+        c.recent = list(zip(members, vecs, strict=True))
+        c.is_event = len(members) >= self.p.min_members
+        for m in members:
+            c.author_counts[f"post:{m}"] += 1
+        self.clusters[cid] = c
+        self._take_slot(cid)
+        self._refresh_row(c)
+        self._recent[cid] = None
+        return c
+
+    # ------------------------------------------------------------------ state I/O
+    def load_cluster(self, c: ClusterState, *, active: bool = True) -> None:
+        """Install a cluster loaded from storage (the worker's single-writer shard state)."""
+        self.clusters[c.id] = c
+        self._next_id = max(self._next_id, c.id + 1)
+        if active and not c.dormant:
+            self._take_slot(c.id)
+            self._refresh_row(c)
+            self._recent[c.id] = None
+            self._index_terms(c, c.term_counts.keys())
+        elif c.is_event:
+            c.dormant = True
+            for t, _ in c.top_terms(10):
+                self._dormant_index.setdefault(t, set()).add(c.id)
+
+    def resolve(self, cid: int) -> int:
+        """Follow merges to the surviving cluster id."""
+        for _ in range(10_000):
+            nxt = self.merged_map.get(cid)
+            if nxt is None:
+                return cid
+            cid = nxt
+        return cid
