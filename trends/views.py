@@ -1,18 +1,265 @@
+"""Explore pages. Thin: reads come from trends.site / selectors, writes go through trends.services.
+
+Every interactive piece is a plain link or form first; htmx requests get a partial template
+(`_name.html`) instead of the whole page, so the site works the same with JavaScript off.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from trends import selectors
+from trends import selectors, services, site
+from trends.forms import ComposeForm, SearchForm
+from trends.models import Event
+
+EVENT_POSTS_PAGE = 20
+IMPRESSION_BATCH_MAX = 50
+SURFACES = {"for_you", "trending", "topic", "event", "search"}
 
 
+def _int(value, default: int = 1, lo: int = 1, hi: int = site.MAX_PAGE) -> int:
+    try:
+        return max(lo, min(hi, int(value)))
+    except (TypeError, ValueError):
+        return default
+
+
+def _htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def _vary(response: HttpResponse) -> HttpResponse:
+    # Full page and partial share a URL: caches must key on the htmx header.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return fallback
+
+
+def rate_limited_response(request: HttpRequest, exc: site.RateLimited, what: str) -> HttpResponse:
+    minutes = max(1, round(exc.retry_after / 60))
+    response = render(
+        request,
+        "rate_limited.html",
+        {"what": what, "retry_after": exc.retry_after, "minutes": minutes},
+        status=429,
+    )
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+# --- Explore home ----------------------------------------------------------------------------------
+
+
+def _tab(request: HttpRequest) -> str:
+    default = "for-you" if request.user.is_authenticated else "trending"
+    tab = request.GET.get("tab") or default
+    if tab not in site.TAB_SLUGS or (tab == "for-you" and not request.user.is_authenticated):
+        tab = default
+    return tab
+
+
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    events = selectors.event_list_trending(limit=30)
-    return render(request, "trends/home.html", {"events": events})
+    tab = _tab(request)
+    page = _int(request.GET.get("page"))
+    items, has_next = site.feed_page(user=request.user, tab=tab, page=page)
+    surface = site.TAB_SURFACE.get(tab, "topic")
+    context = {
+        "tab": tab,
+        "tabs": [(slug, label) for slug, label, _ in site.TABS if slug != "for-you" or request.user.is_authenticated],
+        "items": items,
+        "page": page,
+        "has_next": has_next,
+        "surface": surface,
+        "variant": items[0].variant if items else "",
+        "since": int(timezone.now().timestamp()),
+        "compose_form": ComposeForm() if request.user.is_authenticated else None,
+    }
+    if _htmx(request):
+        template = "trends/_feed_page.html" if request.htmx.target == "feed-more" else "trends/_explore.html"
+        return _vary(render(request, template, context))
+    return _vary(render(request, "trends/home.html", context))
 
 
+@require_GET
+def new_events(request: HttpRequest) -> HttpResponse:
+    """Polled by the "N new events" banner every 30 s: a tiny fragment, one COUNT query."""
+    tab = _tab(request)
+    if not _htmx(request):
+        return redirect(reverse("trends:home") + f"?tab={tab}")
+    since_ts = _int(request.GET.get("since"), default=0, lo=0, hi=2**40)
+    since = dt.datetime.fromtimestamp(since_ts, tz=dt.UTC) if since_ts else timezone.now()
+    count = site.new_events_count(since=since, category=site.TAB_CATEGORY.get(tab))
+    return render(request, "trends/_new_banner.html", {"tab": tab, "since": int(since.timestamp()), "count": count})
+
+
+@require_POST
+def impressions(request: HttpRequest) -> HttpResponse:
+    """Batched impression beacon: one insert for all cards a page showed."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=204)
+    ids = []
+    for raw in request.POST.getlist("e")[:IMPRESSION_BATCH_MAX]:
+        if raw.isdigit():
+            ids.append(int(raw))
+    offset = _int(request.POST.get("offset"), default=0, lo=0, hi=999 - IMPRESSION_BATCH_MAX)
+    surface = request.POST.get("surface", "")
+    surface = surface if surface in SURFACES else ""
+    variant = request.POST.get("variant", "")[:64]
+    if not ids:
+        return HttpResponse(status=204)
+    items = [
+        {"kind": "impression", "event_id": pk, "position": offset + i, "surface": surface, "variant": variant}
+        for i, pk in enumerate(ids)
+    ]
+    try:
+        services.engagement_log_batch(user=request.user, items=items)
+    except ValidationError as exc:
+        return HttpResponse(f"Rejected: {'; '.join(exc.messages)}", status=400, content_type="text/plain")
+    return HttpResponse(status=204)
+
+
+def _feedback(request: HttpRequest, event_id: int, *, report: bool) -> HttpResponse:
+    event = Event.objects.filter(pk=event_id).first()
+    if event is None:
+        raise Http404("No such event")
+    surface = request.POST.get("surface", "")
+    surface = surface if surface in SURFACES else ""
+    if report:
+        services.event_report(user=request.user, event=event, surface=surface)
+    else:
+        services.event_dismiss(user=request.user, event=event, surface=surface)
+    site.feed_invalidate(user=request.user)
+    if _htmx(request):
+        # An empty body swapped over the card removes it in place.
+        return HttpResponse("")
+    messages.success(
+        request,
+        "Thanks — reported. You won't see this event again." if report else "Got it. You won't see this event again.",
+    )
+    return redirect(_safe_next(request, reverse("trends:home")))
+
+
+@login_required
+@require_POST
+def event_dismiss(request: HttpRequest, event_id: int) -> HttpResponse:
+    return _feedback(request, event_id, report=False)
+
+
+@login_required
+@require_POST
+def event_report(request: HttpRequest, event_id: int) -> HttpResponse:
+    return _feedback(request, event_id, report=True)
+
+
+# --- event page ------------------------------------------------------------------------------------
+
+
+def _log_click(request: HttpRequest, event: Event) -> None:
+    surface = request.GET.get("src", "")
+    if not request.user.is_authenticated or surface not in SURFACES:
+        return
+    position = _int(request.GET.get("pos"), default=0, lo=0, hi=999)
+    try:
+        services.engagement_log_batch(
+            user=request.user,
+            items=[{"kind": "click", "event_id": event.pk, "surface": surface, "position": position}],
+        )
+    except ValidationError:
+        pass  # a bad click record never stops the page
+
+
+@require_GET
 def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
     event = selectors.event_get_public(event_id=event_id)
     if event is None:
         raise Http404("No such event")
     order = "latest" if request.GET.get("order") == "latest" else "top"
-    tweets = selectors.event_tweets(event=event, order=order, limit=50)
-    return render(request, "trends/event_detail.html", {"event": event, "tweets": tweets, "order": order})
+    page = _int(request.GET.get("page"))
+    posts = selectors.event_tweets(
+        event=event, order=order, limit=EVENT_POSTS_PAGE + 1, offset=(page - 1) * EVENT_POSTS_PAGE
+    )
+    context = {
+        "event": event,
+        "order": order,
+        "page": page,
+        "posts": posts[:EVENT_POSTS_PAGE],
+        "has_next": len(posts) > EVENT_POSTS_PAGE,
+    }
+    if _htmx(request) and request.htmx.target == "event-posts":
+        return _vary(render(request, "trends/_event_posts.html", context))
+    _log_click(request, event)
+    context.update(
+        sparkline=site.event_sparkline(event=event),
+        story=site.event_story(event=event),
+        representatives=site.event_representatives(event=event),
+        related=site.event_related(event=event),
+    )
+    return _vary(render(request, "trends/event_detail.html", context))
+
+
+# --- search ----------------------------------------------------------------------------------------
+
+
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET or None)
+    params = form.cleaned() if request.GET else {"q": "", "mode": "words", "type": "all", "page": 1}
+    results = None
+    if params["q"]:
+        results = site.search(query=params["q"], mode=params["mode"], kind=params["type"], page=params["page"])
+    context = {"form": form if request.GET else SearchForm(), "params": params, "results": results}
+    if _htmx(request) and request.htmx.target == "search-results":
+        return _vary(render(request, "trends/_search_results.html", context))
+    return _vary(render(request, "trends/search.html", context))
+
+
+# --- compose ---------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def compose(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return render(request, "trends/compose.html", {"compose_form": ComposeForm()})
+    form = ComposeForm(request.POST)
+    if form.is_valid():
+        try:
+            site.rate_limit_check(bucket="post", ident=f"user:{request.user.pk}")
+        except site.RateLimited as exc:
+            return rate_limited_response(request, exc, "posting")
+        user = request.user
+        try:
+            services.tweet_create(
+                author=user,
+                data={
+                    "text": form.cleaned_data["text"],
+                    "lang": user.languages[0] if user.languages else "",
+                    "location": user.location,
+                },
+                source="web",
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error("text" if field in {"text", "__all__"} else None, errors)
+        else:
+            messages.success(request, "Posted. It will join matching events in a moment.")
+            return redirect("trends:profile", handle=user.username)
+    return render(request, "trends/compose.html", {"compose_form": form}, status=400)

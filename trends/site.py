@@ -1,0 +1,523 @@
+"""Read helpers for the Explore pages: feeds, sparklines, story so far, related events, search, rate limits.
+
+Every helper here is bounded: a fixed number of queries and a capped number of rows, whatever the
+data size, so a page's query count does not grow with the world.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from trends import selectors
+from trends.embedding import unpack, unpack_many
+from trends.models import Category, Engagement, Event, EventBucket, EventLink, EventMembership, EventSnapshot, Tweet
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 20
+MAX_PAGE = 50
+# Tabs of the Explore home, in display order: (slug, label, category or None).
+TABS: tuple[tuple[str, str, str | None], ...] = (
+    ("for-you", "For You", None),
+    ("trending", "Trending", None),
+    ("news", "News", Category.NEWS),
+    ("sports", "Sports", Category.SPORTS),
+    ("entertainment", "Entertainment", Category.ENTERTAINMENT),
+    ("technology", "Technology", Category.TECHNOLOGY),
+)
+TAB_SLUGS = {slug for slug, _, _ in TABS}
+TAB_CATEGORY = {slug: category for slug, _, category in TABS}
+TAB_SURFACE = {"for-you": "for_you", "trending": "trending"}
+
+HIDDEN_KINDS = (Engagement.Kind.DISMISS, Engagement.Kind.REPORT)
+
+
+# --- ranking adapter -------------------------------------------------------------------------------
+
+
+@dataclass
+class FeedItem:
+    """What a card needs; the same shape as trends.ranking's RankedEvent."""
+
+    event: Event
+    score: float
+    explanation: str
+    features: dict = field(default_factory=dict)
+    variant: str = ""
+    position: int = 0
+
+
+def _ranking_function(name: str) -> Callable[..., list[Any]] | None:
+    """The ranking module's function if it exists yet; the site keeps working while it is being built."""
+    try:
+        module = importlib.import_module("trends.ranking")
+    except ImportError:
+        return None
+    fn = getattr(module, name, None)
+    return fn if callable(fn) else None
+
+
+def _as_items(ranked: list[Any], *, offset: int) -> list[FeedItem]:
+    items = []
+    for index, item in enumerate(ranked):
+        items.append(
+            FeedItem(
+                event=item.event,
+                score=float(getattr(item, "score", 0.0)),
+                explanation=str(getattr(item, "explanation", "") or ""),
+                features=dict(getattr(item, "features", None) or {}),
+                variant=str(getattr(item, "variant", "") or ""),
+                position=offset + index,
+            )
+        )
+    return items
+
+
+def _fallback_explanation(event: Event, *, location: str | None) -> str:
+    label = event.get_category_display()
+    if location and event.location and event.location.lower() == location.lower():
+        return f"Popular in {event.location}"
+    return f"Trending in {label}"
+
+
+def _trending(*, language: str | None, location: str | None, category: str | None, limit: int, offset: int) -> list[FeedItem]:
+    fn = _ranking_function("trending_events")
+    if fn is not None:
+        try:
+            return _as_items(
+                fn(language=language, location=location, category=category, limit=limit, offset=offset),
+                offset=offset,
+            )
+        except Exception:  # a ranking bug must not take the Explore page down
+            logger.exception("trending_events failed; falling back to trend score order")
+    events = selectors.event_list_trending(
+        language=language, location=location, category=category, limit=limit, offset=offset
+    )
+    return [
+        FeedItem(event=e, score=e.trend_score, explanation=_fallback_explanation(e, location=location), position=offset + i)
+        for i, e in enumerate(events)
+    ]
+
+
+def _for_you(*, user, category: str | None, limit: int, offset: int) -> list[FeedItem]:
+    fn = _ranking_function("rank_for_user")
+    if fn is not None:
+        try:
+            return _as_items(fn(user=user, limit=limit, offset=offset, category=category), offset=offset)
+        except Exception:
+            logger.exception("rank_for_user failed; falling back to trending")
+    return _trending(language=None, location=None, category=category, limit=limit, offset=offset)
+
+
+def user_hidden_event_ids(*, user) -> set[int]:
+    """Events this user said "Not interested" to or reported: never shown to them again."""
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    return set(
+        Engagement.objects.filter(user=user, kind__in=HIDDEN_KINDS, event__isnull=False).values_list(
+            "event_id", flat=True
+        )
+    )
+
+
+def _feed_version(user_id: int) -> int:
+    return cache.get(f"feedver:{user_id}", 0)
+
+
+def feed_invalidate(*, user) -> None:
+    """Called after a dismissal or report: that user's cached feeds become unreachable at once."""
+    key = f"feedver:{user.pk}"
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, None)
+
+
+def _trending_locale(user) -> tuple[str | None, str | None]:
+    if not getattr(user, "is_authenticated", False):
+        return None, None
+    language = user.languages[0] if user.languages else None
+    location = user.location if user.show_local_trends and user.location else None
+    return language, location
+
+
+def feed_page(*, user, tab: str, page: int = 1) -> tuple[list[FeedItem], bool]:
+    """One page of a tab's cards and whether there is a next page. Cached per user for a few seconds."""
+    page = max(1, min(page, MAX_PAGE))
+    offset = (page - 1) * PAGE_SIZE
+    authenticated = getattr(user, "is_authenticated", False)
+    if tab == "for-you" and not authenticated:
+        tab = "trending"
+    owner = f"u{user.pk}.{_feed_version(user.pk)}" if authenticated else "anon"
+    key = f"feed:{owner}:{tab}:{page}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    # One extra row tells whether a next page exists.
+    category = TAB_CATEGORY.get(tab)
+    if tab == "for-you":
+        items = _for_you(user=user, category=None, limit=PAGE_SIZE + 1, offset=offset)
+    else:
+        language, location = _trending_locale(user) if tab == "trending" else (None, None)
+        items = _trending(language=language, location=location, category=category, limit=PAGE_SIZE + 1, offset=offset)
+        if not items and page == 1 and (language or location):
+            # Nothing local yet: the global list beats an empty page.
+            items = _trending(language=None, location=None, category=category, limit=PAGE_SIZE + 1, offset=offset)
+    hidden = user_hidden_event_ids(user=user)
+    if hidden:
+        items = [item for item in items if item.event.pk not in hidden]
+    has_next = len(items) > PAGE_SIZE and page < MAX_PAGE
+    result = (items[:PAGE_SIZE], has_next)
+    cache.set(key, result, settings.FEED_CACHE_SECONDS)
+    return result
+
+
+def new_events_count(*, since: dt.datetime, category: str | None = None) -> int:
+    """Live public events that started trending (or appeared) after `since`: the "N new" banner."""
+    qs = selectors.event_public_queryset().filter(
+        state__in=selectors.LIVE_STATES, author_count__gte=settings.TREND_MIN_UNIQUE_AUTHORS
+    )
+    if category:
+        qs = qs.filter(category=category)
+    return qs.annotate(appeared=Coalesce("trending_since", "created_at")).filter(appeared__gt=since).count()
+
+
+# --- event page ------------------------------------------------------------------------------------
+
+SPARK_W, SPARK_H, SPARK_PAD = 240, 48, 2
+SPARK_BUCKETS = 48
+SPARK_MAX_MEMBERS = 5000
+
+
+@dataclass
+class Sparkline:
+    counts: list[int]
+    line: str  # polyline points
+    area: str  # closed polygon points under the line
+    peak: int
+    total: int
+    start: dt.datetime | None
+    end: dt.datetime | None
+    width: int = SPARK_W
+    height: int = SPARK_H
+
+
+def _sparkline_from_counts(counts: list[int], start, end) -> Sparkline | None:
+    if not counts or sum(counts) == 0:
+        return None
+    peak = max(counts)
+    n = len(counts)
+    step = (SPARK_W - 2 * SPARK_PAD) / max(n - 1, 1)
+    usable = SPARK_H - 2 * SPARK_PAD
+    points = [
+        (SPARK_PAD + i * step, SPARK_PAD + usable * (1 - c / peak)) for i, c in enumerate(counts)
+    ]
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+    base = SPARK_H - SPARK_PAD
+    area = f"{points[0][0]:.1f},{base} {line} {points[-1][0]:.1f},{base}"
+    return Sparkline(counts=counts, line=line, area=area, peak=peak, total=sum(counts), start=start, end=end)
+
+
+def event_sparkline(*, event: Event) -> Sparkline | None:
+    """Volume over time, from the event's buckets, or from its members' timestamps when it has none."""
+    buckets = list(
+        EventBucket.objects.filter(event=event).order_by("-start").values_list("start", "tweets")[:SPARK_BUCKETS]
+    )
+    if buckets:
+        buckets.reverse()
+        counts = [n for _, n in buckets]
+        if len(counts) == 1:
+            counts = [0, *counts]
+        return _sparkline_from_counts(counts, buckets[0][0], buckets[-1][0])
+    stamps = list(
+        EventMembership.objects.filter(event=event)
+        .order_by("-tweet_created_at")
+        .values_list("tweet_created_at", flat=True)[:SPARK_MAX_MEMBERS]
+    )
+    if not stamps:
+        return None
+    start, end = min(stamps), max(stamps)
+    span = (end - start).total_seconds()
+    n = 24 if span > 0 else 2
+    counts = [0] * n
+    for stamp in stamps:
+        i = int((stamp - start).total_seconds() / span * (n - 1)) if span > 0 else n - 1
+        counts[i] += 1
+    return _sparkline_from_counts(counts, start, end)
+
+
+@dataclass
+class StoryEntry:
+    at: dt.datetime
+    kind: str  # started, snapshot, merge_in, merge_out, split_in, split_out, continued_from, continued_as, now
+    text: str
+    other: Event | None = None
+
+
+STORY_MAX_SNAPSHOTS = 12
+
+
+def event_story(*, event: Event) -> list[StoryEntry]:
+    """How the event developed: first seen, snapshots, merges/splits/continuations, now. Three queries."""
+    entries = [StoryEntry(at=event.first_seen_at, kind="started", text="First posts seen")]
+    snapshots = list(
+        EventSnapshot.objects.filter(event=event).order_by("-taken_at")[:STORY_MAX_SNAPSHOTS]
+    )
+    previous_state = None
+    for snap in reversed(snapshots):
+        parts = []
+        if snap.state != previous_state:
+            parts.append(snap.get_state_display())
+        parts.append(f"{snap.tweet_count} posts from {snap.author_count} people")
+        if snap.note:
+            parts.append(snap.note)
+        entries.append(StoryEntry(at=snap.taken_at, kind="snapshot", text=" · ".join(parts)))
+        previous_state = snap.state
+    links = list(
+        EventLink.objects.filter(Q(source=event) | Q(target=event))
+        .select_related("source", "target")
+        .order_by("-created_at")[:20]
+    )
+    labels = {
+        (EventLink.Kind.MERGE, True): ("merge_out", "Merged into"),
+        (EventLink.Kind.MERGE, False): ("merge_in", "Absorbed"),
+        (EventLink.Kind.SPLIT, True): ("split_out", "Split off into"),
+        (EventLink.Kind.SPLIT, False): ("split_in", "Split off from"),
+        (EventLink.Kind.CONTINUATION, True): ("continued_as", "Continued as"),
+        (EventLink.Kind.CONTINUATION, False): ("continued_from", "Continues"),
+    }
+    for link in links:
+        outgoing = link.source_id == event.pk
+        kind, label = labels.get((link.kind, outgoing), ("link", link.get_kind_display()))
+        other = link.target if outgoing else link.source
+        entries.append(StoryEntry(at=link.created_at, kind=kind, text=label, other=other))
+    entries.sort(key=lambda e: e.at)
+    return entries
+
+
+REPRESENTATIVES_MAX = 6
+
+
+def event_representatives(*, event: Event) -> list[Tweet]:
+    """The posts the pipeline chose to show the event's range of viewpoints, in its order."""
+    ids = [int(i) for i in (event.representative_tweet_ids or []) if str(i).isdigit()][:REPRESENTATIVES_MAX]
+    if not ids:
+        return selectors.event_tweets(event=event, order="top", limit=3)
+    by_id = {
+        t.pk: t for t in Tweet.objects.filter(pk__in=ids, is_deleted=False).select_related("author")
+    }
+    return [by_id[i] for i in ids if i in by_id]
+
+
+RELATED_CANDIDATES = 500
+RELATED_MIN_SIMILARITY = 0.3
+
+
+def event_related(*, event: Event, limit: int = 5) -> list[tuple[Event, float]]:
+    """Live public events nearest to this one's centroid, among the most recent few hundred."""
+    vector = unpack(event.centroid)
+    if vector is None or not np.any(vector):
+        return []
+    candidates = list(
+        selectors.event_public_queryset()
+        .filter(state__in=selectors.LIVE_STATES, centroid__isnull=False)
+        .exclude(pk=event.pk)
+        .order_by("-last_seen_at")
+        .only("id", "title", "category", "location", "tweet_count", "last_seen_at", "centroid", "state")
+        [:RELATED_CANDIDATES]
+    )
+    candidates = [c for c in candidates if c.centroid and len(c.centroid) == len(event.centroid)]
+    if not candidates:
+        return []
+    sims = unpack_many([c.centroid for c in candidates]) @ vector
+    order = np.argsort(-sims)[:limit]
+    return [(candidates[i], float(sims[i])) for i in order if sims[i] >= RELATED_MIN_SIMILARITY]
+
+
+# --- search ----------------------------------------------------------------------------------------
+
+SEARCH_MAX_TERMS = 8
+SEARCH_MAX_QUERY = 200
+MEANING_EVENT_CANDIDATES = 2000
+MEANING_TWEET_CANDIDATES = 3000
+MEANING_MIN_SIMILARITY = 0.2
+
+
+@dataclass
+class SearchResults:
+    events: list[Event]
+    tweets: list[Tweet]
+    has_next: bool
+    mode: str  # the mode actually used ("meaning" falls back to "words" without a model)
+    notice: str = ""
+
+
+def _terms(query: str) -> list[str]:
+    return [t for t in query[:SEARCH_MAX_QUERY].split() if t][:SEARCH_MAX_TERMS]
+
+
+def _words_events(terms: list[str], *, limit: int, offset: int) -> list[Event]:
+    condition = Q()
+    for term in terms:
+        bare = term.lstrip("#")
+        condition &= Q(title__icontains=bare) | Q(summary__icontains=bare) | Q(keywords__icontains=bare)
+    return list(
+        selectors.event_public_queryset()
+        .filter(condition)
+        .order_by("-last_seen_at", "-pk")[offset : offset + limit]
+    )
+
+
+def _words_tweets(terms: list[str], *, limit: int, offset: int) -> list[Tweet]:
+    condition = Q()
+    for term in terms:
+        condition &= Q(text__icontains=term)
+    return list(
+        Tweet.objects.filter(condition, is_deleted=False)
+        .select_related("author")
+        .order_by("-created_at", "-id")[offset : offset + limit]
+    )
+
+
+def _query_vector(query: str) -> np.ndarray:
+    from trends import embedding
+
+    return np.asarray(embedding.get_embedder().encode([query[:SEARCH_MAX_QUERY]])[0], dtype=np.float32)
+
+
+def _nearest(vector: np.ndarray, rows: list[tuple[int, bytes]], *, limit: int, offset: int) -> list[int]:
+    rows = [(pk, blob) for pk, blob in rows if blob and len(blob) == vector.shape[0] * 2]
+    if not rows:
+        return []
+    sims = unpack_many([blob for _, blob in rows]) @ vector
+    order = [i for i in np.argsort(-sims) if sims[i] >= MEANING_MIN_SIMILARITY]
+    return [rows[i][0] for i in order[offset : offset + limit]]
+
+
+def _meaning_events(vector: np.ndarray, *, limit: int, offset: int) -> list[Event]:
+    rows = list(
+        selectors.event_public_queryset()
+        .filter(centroid__isnull=False)
+        .order_by("-last_seen_at")
+        .values_list("id", "centroid")[:MEANING_EVENT_CANDIDATES]
+    )
+    ids = _nearest(vector, rows, limit=limit, offset=offset)
+    by_id = Event.objects.in_bulk(ids)
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def _meaning_tweets(vector: np.ndarray, *, limit: int, offset: int) -> list[Tweet]:
+    rows = list(
+        Tweet.objects.filter(embedding__isnull=False, is_deleted=False)
+        .order_by("-created_at")
+        .values_list("id", "embedding")[:MEANING_TWEET_CANDIDATES]
+    )
+    ids = _nearest(vector, rows, limit=limit, offset=offset)
+    by_id = {t.pk: t for t in Tweet.objects.filter(pk__in=ids).select_related("author")}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def search(*, query: str, mode: str = "words", kind: str = "all", page: int = 1) -> SearchResults:
+    """Events and posts matching every word, or nearest in meaning to the query (recent rows only)."""
+    page = max(1, min(page, MAX_PAGE))
+    query = query.strip()[:SEARCH_MAX_QUERY]
+    terms = _terms(query)
+    if not terms:
+        return SearchResults(events=[], tweets=[], has_next=False, mode=mode)
+    event_limit = 5 if kind == "all" else PAGE_SIZE
+    offset = (page - 1) * PAGE_SIZE
+    want_events = kind in {"all", "events"}
+    want_tweets = kind in {"all", "posts"}
+    notice = ""
+    if mode == "meaning":
+        try:
+            vector = _query_vector(query)
+        except Exception:  # no model on this machine: words still work
+            logger.exception("query embedding failed; searching by words")
+            mode, notice = "words", "Search by meaning is unavailable right now; showing word matches."
+        else:
+            events = _meaning_events(vector, limit=event_limit + 1, offset=offset if kind == "events" else 0) if want_events and (kind == "events" or page == 1) else []
+            tweets = _meaning_tweets(vector, limit=PAGE_SIZE + 1, offset=offset) if want_tweets else []
+            return _results(events, tweets, kind=kind, event_limit=event_limit, mode=mode, notice=notice)
+    events = _words_events(terms, limit=event_limit + 1, offset=offset if kind == "events" else 0) if want_events and (kind == "events" or page == 1) else []
+    tweets = _words_tweets(terms, limit=PAGE_SIZE + 1, offset=offset) if want_tweets else []
+    return _results(events, tweets, kind=kind, event_limit=event_limit, mode=mode, notice=notice)
+
+
+def _results(events, tweets, *, kind: str, event_limit: int, mode: str, notice: str) -> SearchResults:
+    if kind == "events":
+        has_next = len(events) > PAGE_SIZE
+    else:
+        has_next = len(tweets) > PAGE_SIZE
+    return SearchResults(
+        events=events[:event_limit], tweets=tweets[:PAGE_SIZE], has_next=has_next, mode=mode, notice=notice
+    )
+
+
+# --- rate limits -----------------------------------------------------------------------------------
+
+# (requests, seconds) per bucket; settings.RATE_LIMITS overrides by name.
+DEFAULT_RATE_LIMITS: dict[str, tuple[int, int]] = {
+    "login": (10, 300),
+    "signup": (5, 3600),
+    "post": (30, 600),
+}
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+def rate_limit_check(*, bucket: str, ident: str) -> None:
+    """Fixed-window counter in the shared cache; raises RateLimited past the bucket's limit.
+
+    A fixed window lets through at most twice the limit around a boundary, which is fine for
+    slowing down password guessing and spam; it costs one cache round trip per request.
+    """
+    limits = {**DEFAULT_RATE_LIMITS, **getattr(settings, "RATE_LIMITS", {})}
+    allowed, window = limits[bucket]
+    now = int(timezone.now().timestamp())
+    slot = now // window
+    key = f"rl:{bucket}:{ident}:{slot}"
+    if cache.add(key, 1, window + 5):
+        count = 1
+    else:
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, window + 5)
+            count = 1
+    if count > allowed:
+        raise RateLimited(retry_after=max(1, (slot + 1) * window - now))
+
+
+def client_ip(request) -> str:
+    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites it.
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def compact_number(value: int) -> str:
+    value = int(value or 0)
+    if value < 1000:
+        return str(value)
+    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if value >= size:
+            number = value / size
+            text = f"{number:.1f}" if number < 10 else f"{math.floor(number)}"
+            return text.removesuffix(".0") + unit
+    return str(value)
