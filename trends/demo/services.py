@@ -54,8 +54,6 @@ def demo_seed(*, seed: int = 42, users: int = 1500, scale: float = 1.0, now: dt.
             for j in person.follows
         ]
         Follow.objects.bulk_create(follows, batch_size=2000, ignore_conflicts=True)
-        for user in User.objects.filter(pk__in=ids.values()):
-            user.followers_count = 0
         _refresh_follow_counts(list(ids.values()))
         demo = User.objects.filter(username=DEMO_HANDLE).first()
         if demo is None:
@@ -73,7 +71,8 @@ def demo_seed(*, seed: int = 42, users: int = 1500, scale: float = 1.0, now: dt.
             )
             demo.set_password(os.environ.get(DEMO_PASSWORD_ENV, DEMO_DEFAULT_PASSWORD))
             demo.save()
-            sample = rng.sample([ids[p.handle] for p in world.users if p.community in {"sports", "technology", "science"}], 60)
+            pool = [ids[p.handle] for p in world.users if p.community in {"sports", "technology", "science"}]
+            sample = rng.sample(pool, min(60, len(pool)))
             Follow.objects.bulk_create([Follow(follower=demo, followee_id=pk) for pk in sample], ignore_conflicts=True)
     log(f"users: {len(world.users)} (+1 demo viewer), follows: {Follow.objects.count()}")
     users_compute_trust()
@@ -105,6 +104,14 @@ def demo_seed(*, seed: int = 42, users: int = 1500, scale: float = 1.0, now: dt.
 
 
 def demo_refresh_events() -> None:
+    """Finish the in-process pipeline now (embedded mode), so the demo is complete when the command ends."""
+    from trends.models import PipelineState
+
+    while True:
+        pending = list(Tweet.objects.filter(pipeline_state=PipelineState.NEW).values_list("pk", flat=True)[:512])
+        if not pending:
+            break
+        pipeline.tweets_embed(tweet_ids=pending)
     for shard in range(max(1, settings.CLUSTER_SHARDS)):
         while pipeline.shard_cluster(shard=shard):
             pass
