@@ -6,5 +6,6 @@ urlpatterns = [
     path("api/", include("trends.api.urls")),
     path("curation/", include("trends.curation.urls")),
     path("accounts/", include("users.urls")),
+    path("", include("trends.ops.urls")),
     path("", include("trends.urls")),
 ]
