@@ -1,10 +1,60 @@
-from django.urls import path
+"""/api/: v1 resources, plus the OpenAPI schema and its two viewers (served from local static files).
+
+URL versioning: a future v2 gets its own list of routes next to these; v1 stays as it is.
+"""
+
+from django.urls import include, path, register_converter
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from trends.api import views
 
+
+class Id64Converter:
+    """1-19 digits that fit a signed 64-bit column; anything else is a 404, not a database error."""
+
+    regex = "[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > 2**63 - 1:
+            raise ValueError(value)
+        return number
+
+    def to_url(self, value) -> str:
+        return str(value)
+
+
+register_converter(Id64Converter, "id64")
+
 app_name = "api"
 
+v1 = [
+    path("auth/register", views.RegisterView.as_view(), name="auth-register"),
+    path("auth/token", views.TokenView.as_view(), name="auth-token"),
+    path("users/me", views.MeView.as_view(), name="user-me"),
+    path("users/<str:handle>", views.UserDetailView.as_view(), name="user-detail"),
+    path("users/<str:handle>/follow", views.FollowView.as_view(), name="user-follow"),
+    path("users/<str:handle>/followers", views.FollowersView.as_view(), name="user-followers"),
+    path("users/<str:handle>/following", views.FollowingView.as_view(), name="user-following"),
+    path("tweets", views.TweetCreateView.as_view(), name="tweet-create"),
+    path("tweets/bulk", views.TweetBulkCreateView.as_view(), name="tweet-bulk-create"),
+    path("tweets/search", views.TweetSearchView.as_view(), name="tweet-search"),
+    path("tweets/<id64:tweet_id>", views.TweetDetailView.as_view(), name="tweet-detail"),
+    path("explore/for-you", views.ForYouView.as_view(), name="explore-for-you"),
+    path("explore/trending", views.TrendingView.as_view(), name="explore-trending"),
+    path("explore/topics", views.TopicListView.as_view(), name="explore-topics"),
+    path("explore/topics/<slug:topic>", views.TopicFeedView.as_view(), name="explore-topic"),
+    path("events", views.EventListView.as_view(), name="event-list"),
+    path("events/<id64:event_id>", views.EventDetailView.as_view(), name="event-detail"),
+    path("events/<id64:event_id>/tweets", views.EventTweetsView.as_view(), name="event-tweets"),
+    path("events/<id64:event_id>/related", views.EventRelatedView.as_view(), name="event-related"),
+    path("events/<id64:event_id>/story", views.EventStoryView.as_view(), name="event-story"),
+    path("engagement", views.EngagementBatchView.as_view(), name="engagement"),
+]
+
 urlpatterns = [
-    path("v1/tweets", views.tweet_create, name="tweet-create"),
-    path("v1/events", views.event_list, name="event-list"),
+    path("v1/", include(v1)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="swagger-ui"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
 ]

@@ -1,0 +1,311 @@
+"""Explore feeds (For You, Trending, topics) and events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import generics, serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from trends import selectors
+from trends.api import feeds
+from trends.api import selectors as api_selectors
+from trends.api.conditional import conditional, newest
+from trends.api.filters import EventFilter
+from trends.api.pagination import IdCursorPagination, offset_page, page_of, page_response
+from trends.api.serializers import (
+    LANG_REGEX,
+    EventDetailSerializer,
+    EventSerializer,
+    RankedEventSerializer,
+    RelatedEventsSerializer,
+    StorySerializer,
+    TopicListSerializer,
+    TweetSerializer,
+)
+from trends.api.views.common import AUTH_READ_ERRORS, CURSOR_PARAMS, READ_ERRORS, ApiView, event_for
+from trends.api.views.posts import TWEET_EXAMPLE
+from trends.models import Category
+
+EVENT_EXAMPLE = {
+    "id": 42,
+    "title": "City marathon",
+    "category": "sports",
+    "language": "en",
+    "location": "London",
+    "state": "trending",
+    "tweet_count": 812,
+    "author_count": 455,
+    "trend_score": 7.3,
+    "first_seen_at": "2026-11-26T08:10:00Z",
+    "last_seen_at": "2026-11-26T11:58:00Z",
+}
+RANKED_EXAMPLE = {
+    "position": 1,
+    "score": 2.41,
+    "explanation": "Because you follow @ada and 3 others posting about it",
+    "features": {"interest": 0.62, "social": 0.8, "trend": 0.71},
+    "variant": "ranking-v2:control",
+    "event": EVENT_EXAMPLE,
+}
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and nested containers -> JSON-ready Python values."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        value = value.item()
+    if isinstance(value, float) and value != value:  # NaN is not JSON
+        return None
+    return value
+
+
+def ranked_payload(items) -> list[dict]:
+    return [
+        {
+            "position": int(item.position),
+            "score": float(item.score),
+            "explanation": item.explanation or "",
+            "features": _plain(item.features or {}),
+            "variant": item.variant or "",
+            "event": EventSerializer(item.event).data,
+        }
+        for item in items
+    ]
+
+
+class FeedQuerySerializer(serializers.Serializer):
+    language = serializers.RegexField(LANG_REGEX, max_length=8, required=False)
+    location = serializers.CharField(max_length=80, required=False)
+    category = serializers.ChoiceField(choices=Category.choices, required=False)
+
+
+def feed_query(request) -> dict:
+    raw = {k: request.query_params.get(k) for k in ("language", "location", "category") if request.query_params.get(k)}
+    query = FeedQuerySerializer(data=raw)
+    query.is_valid(raise_exception=True)
+    return dict(query.validated_data)
+
+
+def feed_response(request, items, next_url, previous_url) -> Response:
+    response = page_response(ranked_payload(items), next_url, previous_url)
+    return conditional(request, response, last_modified=newest(*(i.event.updated_at for i in items)))
+
+
+RANKED_PAGE = page_of(RankedEventSerializer)
+FEED_PARAMS = [OpenApiParameter("category", str, enum=[c for c, _ in Category.choices]), *CURSOR_PARAMS]
+CONDITIONAL_PARAMS = [
+    OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER, description="ETag of a previous answer: 304 if unchanged."),
+]
+
+
+@extend_schema(tags=["explore"])
+class ForYouView(ApiView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="explore_for_you",
+        summary="Personalised For You feed, with why each event is shown",
+        description=(
+            "Events ranked for the caller from their interests, follows, languages and location, each with "
+            "an `explanation`. Pages are cursor-linked; the answer carries an ETag (304 on If-None-Match)."
+        ),
+        parameters=[*FEED_PARAMS, *CONDITIONAL_PARAMS],
+        responses={200: RANKED_PAGE, 304: None, **AUTH_READ_ERRORS},
+        examples=[OpenApiExample("Feed", value={"next": None, "previous": None, "results": [RANKED_EXAMPLE]}, response_only=True)],
+    )
+    def get(self, request, *args, **kwargs):
+        category = feed_query(request).get("category")
+        items, next_url, previous_url = offset_page(
+            request,
+            lambda limit, offset: feeds.for_you(user=request.user, limit=limit, offset=offset, category=category),
+        )
+        return feed_response(request, items, next_url, previous_url)
+
+
+@extend_schema(tags=["explore"])
+class TrendingView(ApiView):
+    @extend_schema(
+        operation_id="explore_trending",
+        summary="Trending events, by language and location",
+        parameters=[
+            OpenApiParameter("language", str, description="ISO 639-1 code, e.g. `en`."),
+            OpenApiParameter("location", str, description="Place name as events carry it, e.g. `London`."),
+            *FEED_PARAMS,
+            *CONDITIONAL_PARAMS,
+        ],
+        responses={200: RANKED_PAGE, 304: None, **READ_ERRORS},
+        examples=[OpenApiExample("Trending", value={"next": None, "previous": None, "results": [{**RANKED_EXAMPLE, "explanation": "Trending in London", "variant": ""}]}, response_only=True)],
+    )
+    def get(self, request, *args, **kwargs):
+        query = feed_query(request)
+        items, next_url, previous_url = offset_page(
+            request,
+            lambda limit, offset: feeds.trending(
+                language=query.get("language"),
+                location=query.get("location"),
+                category=query.get("category"),
+                limit=limit,
+                offset=offset,
+            ),
+        )
+        return feed_response(request, items, next_url, previous_url)
+
+
+@extend_schema(tags=["explore"])
+class TopicListView(ApiView):
+    @extend_schema(
+        operation_id="explore_topics",
+        summary="The topic feeds there are",
+        responses={200: TopicListSerializer, 429: READ_ERRORS[429]},
+        examples=[OpenApiExample("Topics", value={"results": [{"slug": "sports", "label": "Sports"}]}, response_only=True)],
+    )
+    def get(self, request, *args, **kwargs):
+        return Response({"results": [{"slug": slug, "label": str(label)} for slug, label in Category.choices]})
+
+
+@extend_schema(tags=["explore"])
+class TopicFeedView(ApiView):
+    @extend_schema(
+        operation_id="explore_topic_feed",
+        summary="One topic's feed: personalised when logged in, trending otherwise",
+        parameters=[*CURSOR_PARAMS, *CONDITIONAL_PARAMS],
+        responses={200: RANKED_PAGE, 304: None, **READ_ERRORS},
+        examples=[OpenApiExample("Sports", value={"next": None, "previous": None, "results": [RANKED_EXAMPLE]}, response_only=True)],
+    )
+    def get(self, request, topic: str, *args, **kwargs):
+        if topic not in Category.values:
+            raise Http404
+        if request.user.is_authenticated:
+            def fetch(limit, offset):
+                return feeds.for_you(user=request.user, limit=limit, offset=offset, category=topic)
+        else:
+            def fetch(limit, offset):
+                return feeds.trending(language=None, location=None, category=topic, limit=limit, offset=offset)
+        items, next_url, previous_url = offset_page(request, fetch)
+        return feed_response(request, items, next_url, previous_url)
+
+
+# --- events ---------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["events"],
+        operation_id="events_list",
+        summary="Events, newest first, filtered by state, category, language, location and time",
+        description=(
+            "Non-staff callers see public events only (not hidden, not rejected or pending review, not merged "
+            "away). Filters combine with AND; `state` and `category` may repeat (OR). Carries an ETag."
+        ),
+        parameters=CONDITIONAL_PARAMS,
+        responses={200: EventSerializer(many=True), 304: None, **READ_ERRORS},
+        examples=[OpenApiExample("Events", value={"next": None, "previous": None, "results": [EVENT_EXAMPLE]}, response_only=True)],
+    )
+)
+class EventListView(generics.ListAPIView):
+    serializer_class = EventSerializer
+    filterset_class = EventFilter
+    pagination_class = IdCursorPagination
+
+    def get_queryset(self):
+        return api_selectors.event_visible_queryset(user=self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        response = self.get_paginated_response(EventSerializer(page, many=True).data)
+        return conditional(request, response, last_modified=newest(*(e.updated_at for e in page)))
+
+
+@extend_schema(tags=["events"])
+class EventDetailView(ApiView):
+    @extend_schema(
+        operation_id="events_get",
+        summary="One event",
+        responses={200: EventDetailSerializer, **READ_ERRORS},
+        examples=[
+            OpenApiExample(
+                "Event",
+                value={
+                    **EVENT_EXAMPLE,
+                    "summary": "Runners and crowds at the finish.",
+                    "peak_at": "2026-11-26T10:00:00Z",
+                    "trending_since": "2026-11-26T09:00:00Z",
+                    "keywords": ["marathon", "finish"],
+                    "hashtags": {"marathon": 310},
+                    "languages": {"en": 0.94},
+                    "merged_into_id": None,
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request, event_id: int, *args, **kwargs):
+        return Response(EventDetailSerializer(event_for(request, event_id)).data)
+
+
+class EventTweetsQuery(serializers.Serializer):
+    order = serializers.ChoiceField(choices=[("top", "top"), ("latest", "latest")], default="top")
+
+
+@extend_schema(tags=["events"])
+class EventTweetsView(ApiView):
+    @extend_schema(
+        operation_id="events_tweets",
+        summary="An event's posts: top (engagement and health) or latest",
+        parameters=[OpenApiParameter("order", str, enum=["top", "latest"], description="Default `top`."), *CURSOR_PARAMS],
+        responses={200: page_of(TweetSerializer), **READ_ERRORS},
+        examples=[OpenApiExample("Posts", value={"next": None, "previous": None, "results": [TWEET_EXAMPLE]}, response_only=True)],
+    )
+    def get(self, request, event_id: int, *args, **kwargs):
+        event = event_for(request, event_id)
+        raw = {"order": request.query_params["order"]} if request.query_params.get("order") else {}
+        query = EventTweetsQuery(data=raw)
+        query.is_valid(raise_exception=True)
+        order = query.validated_data["order"]
+        items, next_url, previous_url = offset_page(
+            request, lambda limit, offset: selectors.event_tweets(event=event, order=order, limit=limit, offset=offset)
+        )
+        return page_response(TweetSerializer(items, many=True).data, next_url, previous_url)
+
+
+@extend_schema(tags=["events"])
+class EventRelatedView(ApiView):
+    @extend_schema(
+        operation_id="events_related",
+        summary="Live events closest in meaning to this one",
+        parameters=[OpenApiParameter("limit", int, description="1-50 (default 10).")],
+        responses={200: RelatedEventsSerializer, **READ_ERRORS},
+        examples=[OpenApiExample("Related", value={"results": [{"similarity": 0.74, "event": EVENT_EXAMPLE}]}, response_only=True)],
+    )
+    def get(self, request, event_id: int, *args, **kwargs):
+        from trends.api.pagination import parse_limit
+
+        event = event_for(request, event_id)
+        limit = parse_limit(request.query_params.get("limit"), default=10, maximum=50)
+        related = api_selectors.events_related(event=event, user=request.user, limit=limit)
+        return Response(
+            {"results": [{"similarity": score, "event": EventSerializer(e).data} for score, e in related]}
+        )
+
+
+@extend_schema(tags=["events"])
+class EventStoryView(ApiView):
+    @extend_schema(
+        operation_id="events_story",
+        summary="The story so far: how the event grew, and what it merged with or split into",
+        responses={200: StorySerializer, **READ_ERRORS},
+    )
+    def get(self, request, event_id: int, *args, **kwargs):
+        event = event_for(request, event_id)
+        snapshots, links = api_selectors.event_story(event=event, user=request.user)
+        return Response(
+            StorySerializer({"event": event, "snapshots": snapshots, "links": links}).data
+        )
