@@ -48,12 +48,12 @@ class ClusterParams:
     """Generic knobs (no event-specific constants). Defaults were tuned on development data."""
 
     emb_weight: float = 1.0
-    lex_weight: float = 0.6
+    lex_weight: float = 0.8
     time_weight: float = 0.25
     # A post joins the best cluster when its combined score reaches this, else seeds a candidate.
-    assign_threshold: float = 0.62
+    assign_threshold: float = 0.50
     # ...and its embedding cosine alone must reach this (keeps off-topic keyword matches out).
-    min_embedding_cos: float = 0.30
+    min_embedding_cos: float = 0.25
     # A term explains a post fully once it appears in this share of the cluster's posts.
     lex_saturation: float = 0.25
     # Only this many of a post's highest-IDF terms are used for the candidate lookup.
@@ -79,10 +79,14 @@ class ClusterParams:
     min_authors: int = 5
     # Posts by one author count at most this many times towards a cluster's profile.
     per_author_cap: int = 3
-    # Merging: both the centroid cosine and the profile cosine must reach these.
-    merge_embedding_cos: float = 0.80
-    merge_profile_cos: float = 0.35
+    # Merging: embedding cosine + weight * key-term (hashtag/name/domain) profile cosine must
+    # reach the threshold, with floors on both.
+    merge_threshold: float = 0.60
+    merge_key_weight: float = 1.0
+    merge_key_min: float = 0.10
+    merge_embedding_min: float = 0.30
     merge_min_members: int = 3
+    merge_lookup_terms: int = 5
     # Splitting: recent members separate into two groups this far apart, each at least split_min.
     split_check_members: int = 120
     split_max_cos: float = 0.35
@@ -454,30 +458,64 @@ class OnlineClusterer:
         nb = math.sqrt(sum(w * w for w in vb.values()))
         return dot / (na * nb) if na and nb else 0.0
 
+    def key_profile(self, c: ClusterState, k: int = 200) -> dict[str, float]:
+        """IDF-weighted share of the cluster's posts carrying each hashtag / name / domain."""
+        return {
+            t: n / c.size * self.idf(t)
+            for t, n in c.top_terms(k)
+            if t.startswith(("#", "@e:", "d:"))
+        }
+
+    @staticmethod
+    def _cos(va: dict[str, float], vb: dict[str, float]) -> float:
+        if len(va) > len(vb):
+            va, vb = vb, va
+        dot = sum(w * vb.get(t, 0.0) for t, w in va.items())
+        na = math.sqrt(sum(w * w for w in va.values()))
+        nb = math.sqrt(sum(w * w for w in vb.values()))
+        return dot / (na * nb) if na and nb else 0.0
+
     def _merge_pass(self, now: float) -> None:
+        """Merge active clusters about the same thing: they share names/hashtags and meaning.
+
+        Candidate pairs come from the inverted index (clusters sharing one of their top key
+        terms), so the pass costs O(active x postings), not O(active^2).
+        """
         p = self.p
         ids = [cid for cid in self._recent if self.clusters[cid].size >= p.merge_min_members]
         if len(ids) < 2:
             return
-        slots = np.array([self._slot[c] for c in ids])
-        m = self._matrix[slots]
-        sims = m @ m.T
-        np.fill_diagonal(sims, -1.0)
-        pairs = np.argwhere(np.triu(sims >= p.merge_embedding_cos))
+        eligible = set(ids)
+        profiles = {cid: self.key_profile(self.clusters[cid]) for cid in ids}
+        pairs: dict[tuple[int, int], None] = {}
+        for cid in ids:
+            top = sorted(profiles[cid].items(), key=lambda kv: -kv[1])[: p.merge_lookup_terms]
+            for t, _ in top:
+                for other in self._index.get(t, ()):
+                    if other != cid and other in eligible:
+                        pairs[(min(cid, other), max(cid, other))] = None
+        scored = []
+        for a, b in pairs:
+            kc = self._cos(profiles[a], profiles[b])
+            if kc < p.merge_key_min:
+                continue
+            e = float(self._matrix[self._slot[a]] @ self._matrix[self._slot[b]])
+            if e < p.merge_embedding_min:
+                continue
+            s = e + p.merge_key_weight * kc
+            if s >= p.merge_threshold:
+                scored.append((s, a, b, e, kc))
         # Strongest pairs first; each cluster merges at most once per pass.
-        order = sorted(pairs.tolist(), key=lambda ij: -sims[ij[0], ij[1]])
+        scored.sort(reverse=True)
         done: set[int] = set()
-        for i, j in order:
-            if ids[i] in done or ids[j] in done:
+        for _, a_id, b_id, e, kc in scored:
+            if a_id in done or b_id in done:
                 continue
-            a, b = self.clusters[ids[i]], self.clusters[ids[j]]
-            pc = self.profile_cos(a, b)
-            if pc < p.merge_profile_cos:
-                continue
+            a, b = self.clusters[a_id], self.clusters[b_id]
             # The older id survives so links and bookmarks keep pointing at the same event.
             keep, gone = (a, b) if (a.first_ts, a.id) <= (b.first_ts, b.id) else (b, a)
-            self._merge(keep, gone, now, float(sims[i, j]), pc)
-            done.update((a.id, b.id))
+            self._merge(keep, gone, now, e, kc)
+            done.update((a_id, b_id))
 
     def _merge(self, keep: ClusterState, gone: ClusterState, now: float, emb: float, prof: float) -> None:
         keep.vector_sum += gone.vector_sum
