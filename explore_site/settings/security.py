@@ -32,3 +32,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# /metrics: with a token, scrapers send `Authorization: Bearer <token>`; without one, loopback or staff only.
+METRICS_TOKEN = env_str("METRICS_TOKEN")

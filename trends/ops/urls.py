@@ -1,3 +1,10 @@
+from django.urls import path
+
+from trends.ops import views
+
 app_name = "ops"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("metrics", views.metrics, name="metrics"),
+    path("healthz", views.healthz, name="healthz"),
+]
