@@ -103,6 +103,7 @@ def test_healthz_503_when_broker_unreachable(client, settings):
 
 def test_healthz_503_when_database_unreachable(client, monkeypatch):
     from django.db import OperationalError
+
     from trends.ops import selectors
 
     class Broken:
