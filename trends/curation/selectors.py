@@ -209,7 +209,11 @@ def _ruleset_build() -> RuleSet:
 def blockrules_current() -> RuleSet:
     """The compiled rules, rebuilt only when a curator changed them (or after BLOCKRULES_MAX_AGE_SECONDS)."""
     global _ruleset
-    version = cache.get(BLOCKRULES_VERSION_KEY, 0)
+    version = cache.get(BLOCKRULES_VERSION_KEY)
+    if version is None:
+        # A cleared or restarted cache: start a new version so nobody keeps rules compiled before it.
+        cache.add(BLOCKRULES_VERSION_KEY, time.time_ns(), timeout=None)
+        version = cache.get(BLOCKRULES_VERSION_KEY)
     current = _ruleset
     if (
         current is not None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -656,7 +657,14 @@ def events_reconcile(*, since: dt.datetime | None = None) -> dict[str, int]:
 
 def blockrules_invalidate() -> None:
     """Tell every process to recompile its rules on its next match (see selectors.blockrules_current)."""
-    cache.set(BLOCKRULES_VERSION_KEY, timezone.now().timestamp(), timeout=None)
+    cache.set(BLOCKRULES_VERSION_KEY, time.time_ns(), timeout=None)
+
+
+def _blockrules_changed() -> None:
+    # Now, so this process sees its own change at once; and after commit, so a process that
+    # recompiled in between (still seeing the old rows) recompiles again.
+    blockrules_invalidate()
+    transaction.on_commit(blockrules_invalidate)
 
 
 def author_set_trust(
@@ -687,7 +695,7 @@ def author_set_trust(
         if before != after:
             user.save(update_fields=list(fields))
             _audit(actor=actor, action="user.trust", target=user, before=before, after=after, reason=reason)
-            transaction.on_commit(blockrules_invalidate)
+            _blockrules_changed()
     return user
 
 
@@ -753,7 +761,7 @@ def blockrule_create(*, actor, kind: str, value: str, action: str = BlockRule.Ac
             other.save(update_fields=["is_active"])
             _audit(actor=actor, action="blockrule.deactivate", target=other, before=other_before,
                    after=_rule_fields(other), reason=f"replaced by rule #{rule.pk}")
-        transaction.on_commit(blockrules_invalidate)
+        _blockrules_changed()
     return rule
 
 
@@ -771,7 +779,7 @@ def blockrule_set_active(*, actor, rule: BlockRule | int, active: bool, reason: 
         locked.save(update_fields=["is_active"])
         _audit(actor=actor, action="blockrule.activate" if active else "blockrule.deactivate", target=locked,
                before=before, after=_rule_fields(locked), reason=reason)
-        transaction.on_commit(blockrules_invalidate)
+        _blockrules_changed()
     return locked
 
 
@@ -837,7 +845,7 @@ def auditlog_undo(*, actor, entry: AuditLogEntry | int, reason: str = "") -> Aud
             rule.is_active = bool(original.before.get("is_active", False))
             rule.save(update_fields=["is_active"])
             restored = _rule_fields(rule)
-            transaction.on_commit(blockrules_invalidate)
+            _blockrules_changed()
         elif original.target_type == "user":
             user = User.objects.select_for_update().get(pk=int(original.target_id))
             if _snapshot(user, original.after) != original.after:
@@ -847,7 +855,7 @@ def auditlog_undo(*, actor, entry: AuditLogEntry | int, reason: str = "") -> Aud
                 setattr(user, name, value)
             user.save(update_fields=list(original.before))
             restored = _snapshot(user, original.before)
-            transaction.on_commit(blockrules_invalidate)
+            _blockrules_changed()
         else:  # pragma: no cover - UNDOABLE_ACTIONS only names the types above
             raise ValidationError(f"Cannot undo changes to {original.target_type}.")
         original.undone_at = timezone.now()
