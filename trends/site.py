@@ -23,7 +23,16 @@ from django.utils import timezone
 
 from trends import selectors
 from trends.embedding import unpack, unpack_many
-from trends.models import Category, Engagement, Event, EventBucket, EventLink, EventMembership, EventSnapshot, Tweet
+from trends.models import (
+    Category,
+    Engagement,
+    Event,
+    EventBucket,
+    EventLink,
+    EventMembership,
+    EventSnapshot,
+    Tweet,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -431,37 +440,32 @@ def _meaning_tweets(vector: np.ndarray, *, limit: int, offset: int) -> list[Twee
 
 
 def search(*, query: str, mode: str = "words", kind: str = "all", page: int = 1) -> SearchResults:
-    """Events and posts matching every word, or nearest in meaning to the query (recent rows only)."""
+    """Events and posts matching every word, or nearest in meaning to the query (recent rows only).
+
+    kind "all" shows a few events above the first page of posts; "events" and "posts" page one list.
+    """
     page = max(1, min(page, MAX_PAGE))
     query = query.strip()[:SEARCH_MAX_QUERY]
     terms = _terms(query)
     if not terms:
         return SearchResults(events=[], tweets=[], has_next=False, mode=mode)
-    event_limit = 5 if kind == "all" else PAGE_SIZE
     offset = (page - 1) * PAGE_SIZE
-    want_events = kind in {"all", "events"}
+    event_limit = PAGE_SIZE if kind == "events" else 5
+    want_events = kind == "events" or (kind == "all" and page == 1)
     want_tweets = kind in {"all", "posts"}
     notice = ""
+    find_events, find_tweets = _words_events, _words_tweets
+    key: Any = terms
     if mode == "meaning":
         try:
-            vector = _query_vector(query)
+            key = _query_vector(query)
+            find_events, find_tweets = _meaning_events, _meaning_tweets
         except Exception:  # no model on this machine: words still work
             logger.exception("query embedding failed; searching by words")
             mode, notice = "words", "Search by meaning is unavailable right now; showing word matches."
-        else:
-            events = _meaning_events(vector, limit=event_limit + 1, offset=offset if kind == "events" else 0) if want_events and (kind == "events" or page == 1) else []
-            tweets = _meaning_tweets(vector, limit=PAGE_SIZE + 1, offset=offset) if want_tweets else []
-            return _results(events, tweets, kind=kind, event_limit=event_limit, mode=mode, notice=notice)
-    events = _words_events(terms, limit=event_limit + 1, offset=offset if kind == "events" else 0) if want_events and (kind == "events" or page == 1) else []
-    tweets = _words_tweets(terms, limit=PAGE_SIZE + 1, offset=offset) if want_tweets else []
-    return _results(events, tweets, kind=kind, event_limit=event_limit, mode=mode, notice=notice)
-
-
-def _results(events, tweets, *, kind: str, event_limit: int, mode: str, notice: str) -> SearchResults:
-    if kind == "events":
-        has_next = len(events) > PAGE_SIZE
-    else:
-        has_next = len(tweets) > PAGE_SIZE
+    events = find_events(key, limit=event_limit + 1, offset=offset if kind == "events" else 0) if want_events else []
+    tweets = find_tweets(key, limit=PAGE_SIZE + 1, offset=offset) if want_tweets else []
+    has_next = len(events) > PAGE_SIZE if kind == "events" else len(tweets) > PAGE_SIZE
     return SearchResults(
         events=events[:event_limit], tweets=tweets[:PAGE_SIZE], has_next=has_next, mode=mode, notice=notice
     )

@@ -6,6 +6,7 @@ Every interactive piece is a plain link or form first; htmx requests get a parti
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 from django.contrib import messages
@@ -177,13 +178,12 @@ def _log_click(request: HttpRequest, event: Event) -> None:
     if not request.user.is_authenticated or surface not in SURFACES:
         return
     position = _int(request.GET.get("pos"), default=0, lo=0, hi=999)
-    try:
+    # A bad click record never stops the page.
+    with contextlib.suppress(ValidationError):
         services.engagement_log_batch(
             user=request.user,
             items=[{"kind": "click", "event_id": event.pk, "surface": surface, "position": position}],
         )
-    except ValidationError:
-        pass  # a bad click record never stops the page
 
 
 @require_GET
@@ -245,7 +245,8 @@ def compose(request: HttpRequest) -> HttpResponse:
             site.rate_limit_check(bucket="post", ident=f"user:{request.user.pk}")
         except site.RateLimited as exc:
             return rate_limited_response(request, exc, "posting")
-        user = request.user
+        # The concrete User, not the request's lazy wrapper: services may use type(author).
+        user = getattr(request.user, "_wrapped", request.user)
         try:
             services.tweet_create(
                 author=user,
