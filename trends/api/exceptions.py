@@ -51,6 +51,9 @@ def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     def walk(node: Any, path: str) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
+                if isinstance(key, int):  # ListField errors are keyed by item index
+                    walk(value, f"{path}[{key}]")
+                    continue
                 key = str(key)
                 if key == "non_field_errors" and path:
                     walk(value, path)

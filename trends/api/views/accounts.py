@@ -150,7 +150,8 @@ class MeView(ApiView):
                 "Preferences",
                 value={"languages": ["en", "es"], "topics": ["sports"], "location": "Madrid"},
                 request_only=True,
-            )
+            ),
+            OpenApiExample("Updated", value=ME_EXAMPLE, response_only=True),
         ],
     )
     def patch(self, request, *args, **kwargs):
@@ -241,6 +242,14 @@ class _FollowListView(generics.ListAPIView):
     get=extend_schema(
         tags=["users"],
         operation_id="users_followers",
+        examples=[
+            OpenApiExample(
+                "Page",
+                value={"next": "https://example.org/api/v1/users/ada/followers?cursor=cD0xMjM%3D", "previous": None,
+                       "results": [PUBLIC_USER_EXAMPLE]},
+                response_only=True,
+            )
+        ],
         summary="Who follows this user, most recent first",
         responses={200: PublicUserSerializer(many=True), **AUTH_READ_ERRORS},
     )
@@ -256,6 +265,14 @@ class FollowersView(_FollowListView):
     get=extend_schema(
         tags=["users"],
         operation_id="users_following",
+        examples=[
+            OpenApiExample(
+                "Page",
+                value={"next": "https://example.org/api/v1/users/ada/following?cursor=cD0xMjM%3D", "previous": None,
+                       "results": [PUBLIC_USER_EXAMPLE]},
+                response_only=True,
+            )
+        ],
         summary="Whom this user follows, most recent first",
         responses={200: PublicUserSerializer(many=True), **AUTH_READ_ERRORS},
     )

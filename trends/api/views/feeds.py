@@ -302,6 +302,24 @@ class EventStoryView(ApiView):
         operation_id="events_story",
         summary="The story so far: how the event grew, and what it merged with or split into",
         responses={200: StorySerializer, **READ_ERRORS},
+        examples=[
+            OpenApiExample(
+                "Story",
+                value={
+                    "event": {**EVENT_EXAMPLE, "summary": "", "peak_at": None, "trending_since": None,
+                              "keywords": ["marathon"], "hashtags": {}, "languages": {}, "merged_into_id": None},
+                    "snapshots": [
+                        {"taken_at": "2026-11-26T09:00:00Z", "state": "emerging", "title": "Marathon",
+                         "tweet_count": 40, "author_count": 31, "trend_score": 2.1, "keywords": ["marathon"], "note": ""}
+                    ],
+                    "links": [
+                        {"kind": "merge", "direction": "in", "event_id": 41, "event_title": "Road closures",
+                         "created_at": "2026-11-26T09:30:00Z"}
+                    ],
+                },
+                response_only=True,
+            )
+        ],
     )
     def get(self, request, event_id: int, *args, **kwargs):
         event = event_for(request, event_id)
