@@ -3,7 +3,9 @@
 URL versioning: a future v2 gets its own list of routes next to these; v1 stays as it is.
 """
 
-from django.urls import include, path, register_converter
+from django.http import JsonResponse
+from django.urls import include, path, re_path, register_converter
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from trends.api import views
@@ -25,6 +27,12 @@ class Id64Converter:
 
 
 register_converter(Id64Converter, "id64")
+
+@csrf_exempt
+def not_found(request, *args, **kwargs):
+    """Any other /api/ path: the API's JSON 404, not the site's HTML page."""
+    return JsonResponse({"errors": {"detail": ["Not found."]}}, status=404)
+
 
 app_name = "api"
 
@@ -57,4 +65,5 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    re_path(r"^.*$", not_found, name="not-found"),
 ]
