@@ -1,0 +1,164 @@
+"""Pipeline throughput on the production shape: bulk ingest → embed → cluster → score.
+
+Needs DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis); starts its own worker processes
+(embedding, one single-writer clusterer per shard, scoring), waits until every post is processed,
+and measures the raw model's encode rate on the same texts in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.utils import timezone
+
+DONE_STATES = (2, 3, 4)  # assigned, unassigned, excluded
+
+
+class Command(BaseCommand):
+    help = "Benchmark the real pipeline with separate worker processes; prints JSON."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--tweets", type=int, default=20_000)
+        parser.add_argument("--tier", choices=["static", "full"], default="static")
+        parser.add_argument("--json", dest="json_out")
+        parser.add_argument("--embed-workers", type=int, default=1, help="embedding worker processes")
+        parser.add_argument("--timeout", type=int, default=1800)
+        parser.add_argument("--seed", type=int, default=3)
+
+    def handle(self, *args, tweets, tier, json_out, embed_workers, timeout, seed, **options):
+        if connection.vendor != "postgresql" or settings.CELERY_TASK_ALWAYS_EAGER:
+            raise CommandError("bench_pipeline needs DATABASE_URL=postgres://... and CELERY_BROKER_URL=redis://...")
+        if tweets < 100:
+            raise CommandError("--tweets must be at least 100")
+        from explore_site.celery import app
+        from trends import services
+        from trends.demo.world import build_world
+        from trends.embedding import get_embedder
+        from trends.models import Tweet
+        from users.models import User
+
+        texts_world = build_world(seed=seed, now=timezone.now(), users=2000, scale=max(0.05, tweets / 5000))
+        posts = texts_world.posts[:tweets]
+        if len(posts) < tweets:
+            raise CommandError(f"generator produced only {len(posts)} posts")
+        existing = set(User.objects.filter(username__in=[u.handle for u in texts_world.users]).values_list("username", flat=True))
+        fresh = [User(username=u.handle, display_name=u.display_name, password="!") for u in texts_world.users if u.handle not in existing]
+        User.objects.bulk_create(fresh, batch_size=2000)
+        ids = dict(User.objects.filter(username__in=[u.handle for u in texts_world.users]).values_list("username", "pk"))
+        # A unique suffix keeps texts distinct from earlier runs' (the embed cache must not flatter us).
+        run_tag = int(time.time())
+        items = [
+            services.tweet_validate(
+                data={"text": f"{p.text} ·{run_tag % 997}", "created_at": p.created_at, "lang": p.lang,
+                      "author_id": ids[texts_world.users[p.author].handle], "source": "bench"}
+            )
+            for p in posts
+        ]
+
+        app.control.purge()
+        env = {**os.environ, "EMBEDDING_TIER": tier, "HF_HUB_OFFLINE": "1", "EMBEDDING_THREADS": "1" if embed_workers > 1 else "2"}
+        root = Path(settings.BASE_DIR)
+        log_dir = Path(settings.DATA_DIR) / "bench"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        procs = []
+
+        def worker(name: str, queues: str, concurrency: int) -> None:
+            log = open(log_dir / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the worker
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "explore_site", "worker", "-l", "WARNING", "-n", f"{name}@%h",
+                 "-Q", queues, "-c", str(concurrency), "--without-gossip", "--without-mingle", "--prefetch-multiplier", "1"],
+                cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+            ))
+
+        worker("bench-embed", "embedding", embed_workers)
+        for shard in range(max(1, settings.CLUSTER_SHARDS)):
+            worker(f"bench-cluster{shard}", f"clustering-{shard}", 1)
+        worker("bench-score", "default,scoring,maintenance", 1)
+        try:
+            # Warm up: each worker loads the model before the clock starts, as a running fleet has it.
+            self._wait_workers(app, expected=len(procs), timeout=120)
+            warm = services.tweets_ingest(items=[services.tweet_validate(data={"text": "warm up post", "source": "bench"})])
+            self._wait_done(Tweet, warm.created_ids, timeout=300)
+
+            started = time.monotonic()
+            result = services.tweets_ingest(items=items, batch_size=2000)
+            ingest_s = time.monotonic() - started
+            created = result.created_ids
+            embedded_at = self._wait_embedded(Tweet, created, timeout=timeout, started=started)
+            done_at = self._wait_done(Tweet, created, timeout=timeout) - started
+            total_s = done_at
+            score_started = time.monotonic()
+            from trends import pipeline
+
+            pipeline.events_score()
+            score_s = time.monotonic() - score_started
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+        texts = [item.text for item in items]
+        sample = texts[: min(len(texts), 5000 if tier == "full" else len(texts))]
+        os.environ["EMBEDDING_THREADS"] = "2"
+        embedder = get_embedder(tier)
+        embedder.encode(sample[:64])
+        encode_started = time.monotonic()
+        embedder.encode(sample)
+        encode_rate = len(sample) / (time.monotonic() - encode_started)
+        pipeline_rate = len(created) / total_s
+        report = {
+            "tier": tier,
+            "tweets": len(created),
+            "pipeline_tweets_per_second": round(pipeline_rate, 1),
+            "encode_tweets_per_second": round(encode_rate, 1),
+            "ratio": round(pipeline_rate / encode_rate, 3),
+            "stage_seconds": {
+                "ingest": round(ingest_s, 2),
+                "embedded_all": round(embedded_at, 2),
+                "assigned_all": round(done_at, 2),
+                "score": round(score_s, 2),
+            },
+            "embed_workers": embed_workers,
+            "cluster_shards": max(1, settings.CLUSTER_SHARDS),
+        }
+        text = json.dumps(report, indent=2)
+        self.stdout.write(text)
+        if json_out:
+            Path(json_out).write_text(text + "\n")
+
+    def _wait_workers(self, app, *, expected: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            replies = app.control.ping(timeout=1.0) or []
+            if len(replies) >= expected:
+                return
+            time.sleep(0.5)
+        raise CommandError("workers did not start; see var/bench/*.log")
+
+    def _wait_embedded(self, Tweet, ids, *, timeout: float, started: float) -> float:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not Tweet.objects.filter(pk__in=ids, pipeline_state=0).exists():
+                return time.monotonic() - started
+            time.sleep(0.2)
+        raise CommandError("timed out waiting for embeddings")
+
+    def _wait_done(self, Tweet, ids, *, timeout: float) -> float:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if Tweet.objects.filter(pk__in=ids, pipeline_state__in=DONE_STATES).count() == len(ids):
+                return time.monotonic()
+            time.sleep(0.2)
+        raise CommandError("timed out waiting for clustering")
