@@ -163,8 +163,11 @@ def _trending_locale(user) -> tuple[str | None, str | None]:
     return language, location
 
 
-def feed_page(*, user, tab: str, page: int = 1) -> tuple[list[FeedItem], bool]:
-    """One page of a tab's cards and whether there is a next page. Cached per user for a few seconds."""
+def feed_page(*, user, tab: str, page: int = 1, fresh: bool = False) -> tuple[list[FeedItem], bool]:
+    """One page of a tab's cards and whether there is a next page. Cached per user for a few seconds.
+
+    `fresh` skips the cached copy (and replaces it): the "N new events — show" banner asks for it.
+    """
     page = max(1, min(page, MAX_PAGE))
     offset = (page - 1) * PAGE_SIZE
     authenticated = getattr(user, "is_authenticated", False)
@@ -172,7 +175,7 @@ def feed_page(*, user, tab: str, page: int = 1) -> tuple[list[FeedItem], bool]:
         tab = "trending"
     owner = f"u{user.pk}.{_feed_version(user.pk)}" if authenticated else "anon"
     key = f"feed:{owner}:{tab}:{page}"
-    cached = cache.get(key)
+    cached = None if fresh else cache.get(key)
     if cached is not None:
         return cached
     # One extra row tells whether a next page exists.

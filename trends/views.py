@@ -80,7 +80,7 @@ def _tab(request: HttpRequest) -> str:
 def home(request: HttpRequest) -> HttpResponse:
     tab = _tab(request)
     page = _int(request.GET.get("page"))
-    items, has_next = site.feed_page(user=request.user, tab=tab, page=page)
+    items, has_next = site.feed_page(user=request.user, tab=tab, page=page, fresh=request.GET.get("fresh") == "1")
     surface = site.TAB_SURFACE.get(tab, "topic")
     context = {
         "tab": tab,

@@ -248,3 +248,11 @@ def test_real_ranking_module_renders_if_present(client, user, world):
     client.force_login(user)
     assert client.get("/?tab=for-you").status_code == 200
     assert client.get("/?tab=trending").status_code == 200
+
+
+def test_fresh_skips_the_cached_feed(client, world, no_ranking):
+    client.get("/?tab=trending")
+    new = EventFactory(title="Just now")
+    assert new.pk not in card_ids(client.get("/?tab=trending"))  # cached copy
+    assert new.pk in card_ids(client.get("/?tab=trending&fresh=1"))
+    assert new.pk in card_ids(client.get("/?tab=trending"))  # the fresh copy replaced the cache

@@ -75,20 +75,20 @@ def compact(value) -> str:
 
 
 @register.filter
-def ago(value) -> str:
-    """A short relative time: now, 5m, 3h, 2d, or a date."""
+def ago(value, style: str = "short") -> str:
+    """A relative time: "now", "5m", "3h", "2d" or a date; style "long" says "5m ago", "just now"."""
     if not value:
         return ""
     seconds = (timezone.now() - value).total_seconds()
     if seconds < 60:
-        return "now"
-    if seconds < 3600:
-        return f"{int(seconds // 60)}m"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)}h"
+        return "just now" if style == "long" else "now"
     if seconds < 7 * 86400:
-        return f"{int(seconds // 86400)}d"
-    return value.strftime("%b %-d")
+        for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+            if seconds >= size:
+                text = f"{int(seconds // size)}{unit}"
+                break
+        return f"{text} ago" if style == "long" else text
+    return f"{value:%b} {value.day}"
 
 
 @register.simple_tag(takes_context=True)
