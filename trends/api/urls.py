@@ -9,6 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from trends.api import views
+from trends.api.views import curation
 
 
 class Id64Converter:
@@ -58,6 +59,15 @@ v1 = [
     path("events/<id64:event_id>/related", views.EventRelatedView.as_view(), name="event-related"),
     path("events/<id64:event_id>/story", views.EventStoryView.as_view(), name="event-story"),
     path("engagement", views.EngagementBatchView.as_view(), name="engagement"),
+    path("curation/events/approve", curation.ApproveView.as_view(), name="curation-approve"),
+    path("curation/events/reject", curation.RejectView.as_view(), name="curation-reject"),
+    path("curation/events/<id64:event_id>/hide", curation.HideView.as_view(), name="curation-hide"),
+    path("curation/events/<id64:event_id>/unhide", curation.UnhideView.as_view(), name="curation-unhide"),
+    path("curation/events/<id64:event_id>/pin", curation.PinView.as_view(), name="curation-pin"),
+    path("curation/events/<id64:event_id>/unpin", curation.UnpinView.as_view(), name="curation-unpin"),
+    path("curation/events/<id64:event_id>/rename", curation.RenameView.as_view(), name="curation-rename"),
+    path("curation/events/<id64:event_id>/merge", curation.MergeView.as_view(), name="curation-merge"),
+    path("curation/events/<id64:event_id>/split", curation.SplitView.as_view(), name="curation-split"),
 ]
 
 urlpatterns = [
