@@ -69,14 +69,21 @@ class FeedItem:
     position: int = 0
 
 
+# Where the ranking package exports its entry points (the package itself first).
+RANKING_MODULES = ("trends.ranking", "trends.ranking.service", "trends.ranking.services", "trends.ranking.engine")
+
+
 def _ranking_function(name: str) -> Callable[..., list[Any]] | None:
     """The ranking module's function if it exists yet; the site keeps working while it is being built."""
-    try:
-        module = importlib.import_module("trends.ranking")
-    except ImportError:
-        return None
-    fn = getattr(module, name, None)
-    return fn if callable(fn) else None
+    for module_name in RANKING_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        fn = getattr(module, name, None)
+        if callable(fn):
+            return fn
+    return None
 
 
 def _as_items(ranked: list[Any], *, offset: int) -> list[FeedItem]:

@@ -37,7 +37,9 @@ def _int(value, default: int = 1, lo: int = 1, hi: int = site.MAX_PAGE) -> int:
 
 
 def _htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
+    """An htmx swap that wants a partial; a history-restore request needs the whole page."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request
 
 
 def _vary(response: HttpResponse) -> HttpResponse:

@@ -256,3 +256,8 @@ def test_fresh_skips_the_cached_feed(client, world, no_ranking):
     assert new.pk not in card_ids(client.get("/?tab=trending"))  # cached copy
     assert new.pk in card_ids(client.get("/?tab=trending&fresh=1"))
     assert new.pk in card_ids(client.get("/?tab=trending"))  # the fresh copy replaced the cache
+
+
+def test_history_restore_gets_the_whole_page(client, world, no_ranking):
+    response = client.get("/?tab=news", HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+    assert "<html" in response.content.decode()
