@@ -12,13 +12,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from trends import text as textlib
 from trends.models import Engagement, Event, PipelineState, Tweet
+from trends.pgcopy import insert_new_rows
 
 MAX_TEXT_LENGTH = 560
 # Twitter's epoch: generated ids sort by time alongside imported real tweet ids.
@@ -183,32 +184,37 @@ def tweet_validate(*, data: Mapping[str, Any], now: dt.datetime | None = None) -
     )
 
 
-def _tweet_from_input(item: TweetInput) -> Tweet:
+def _tweet_values(item: TweetInput, *, now: dt.datetime) -> dict[str, Any]:
     urls = textlib.extract_urls(item.text)
-    return Tweet(
-        id=item.tweet_id or snowflake_id(at=item.created_at),
-        author_id=item.author_id,
-        text=item.text,
-        lang=item.lang,
-        location=item.location,
-        created_at=item.created_at,
-        source=item.source,
-        reply_to_id=item.reply_to_id,
-        retweet_of_id=item.retweet_of_id,
-        quote_of_id=item.quote_of_id,
-        hashtags=textlib.extract_hashtags(item.text),
-        mentions=textlib.extract_mentions(item.text),
-        urls=urls,
-        domains=textlib.extract_domains(urls),
-        like_count=item.like_count,
-        retweet_count=item.retweet_count,
-        reply_count=item.reply_count,
-        quote_count=item.quote_count,
-        simhash=textlib.simhash64(item.text),
-        shard=shard_for(lang=item.lang),
-        pipeline_state=PipelineState.NEW,
-        enqueued_at=timezone.now(),
-    )
+    return {
+        "id": item.tweet_id or snowflake_id(at=item.created_at),
+        "author_id": item.author_id,
+        "text": item.text,
+        "lang": item.lang,
+        "location": item.location,
+        "created_at": item.created_at,
+        "ingested_at": now,
+        "source": item.source,
+        "reply_to_id": item.reply_to_id,
+        "retweet_of_id": item.retweet_of_id,
+        "quote_of_id": item.quote_of_id,
+        "hashtags": textlib.extract_hashtags(item.text),
+        "mentions": textlib.extract_mentions(item.text),
+        "urls": urls,
+        "domains": textlib.extract_domains(urls),
+        "like_count": item.like_count,
+        "retweet_count": item.retweet_count,
+        "reply_count": item.reply_count,
+        "quote_count": item.quote_count,
+        "simhash": textlib.simhash64(item.text),
+        "shard": shard_for(lang=item.lang),
+        "pipeline_state": PipelineState.NEW,
+        "enqueued_at": now,
+    }
+
+
+def _tweet_from_input(item: TweetInput) -> Tweet:
+    return Tweet(**_tweet_values(item, now=timezone.now()))
 
 
 def pipeline_enqueue_embedding(*, tweet_ids: list[int]) -> None:
@@ -255,16 +261,22 @@ def tweets_ingest(*, items: Iterable[TweetInput], batch_size: int = 1000) -> Ing
     def flush() -> None:
         if not pending:
             return
-        tweets = [_tweet_from_input(item) for item in pending]
-        ids = [t.id for t in tweets]
+        now = timezone.now()
+        rows = [_tweet_values(item, now=now) for item in pending]
+        ids = [row["id"] for row in rows]
         with transaction.atomic():
-            existing = set(Tweet.objects.filter(pk__in=ids).values_list("pk", flat=True))
-            fresh = [t for t in tweets if t.id not in existing]
-            # ignore_conflicts: a concurrent import of the same ids must not fail the batch.
-            Tweet.objects.bulk_create(fresh, batch_size=batch_size, ignore_conflicts=True)
-            pipeline_enqueue_embedding(tweet_ids=[t.id for t in fresh])
-        result.created_ids.extend(t.id for t in fresh)
-        result.existing_ids.extend(existing)
+            if connection.vendor == "postgresql":
+                # COPY + INSERT ... ON CONFLICT DO NOTHING: idempotent on id, and the fastest write path.
+                fresh_ids = insert_new_rows(Tweet, rows)
+            else:
+                existing = set(Tweet.objects.filter(pk__in=ids).values_list("pk", flat=True))
+                fresh = [Tweet(**row) for row in rows if row["id"] not in existing]
+                Tweet.objects.bulk_create(fresh, batch_size=batch_size, ignore_conflicts=True)
+                fresh_ids = [t.id for t in fresh]
+            pipeline_enqueue_embedding(tweet_ids=fresh_ids)
+        fresh_set = set(fresh_ids)
+        result.created_ids.extend(fresh_ids)
+        result.existing_ids.extend(i for i in ids if i not in fresh_set)
         pending.clear()
 
     for item in items:

@@ -85,21 +85,43 @@ def normalise_for_fingerprint(text: str) -> str:
     return " ".join(_WORD_RE.findall(text.lower()))
 
 
+_MASK64 = (1 << 64) - 1
+
+
 def simhash64(text: str) -> int:
-    """64-bit SimHash over word 2-shingles, as a signed integer so it fits a BIGINT column."""
+    """64-bit SimHash over word 2-shingles, as a signed integer so it fits a BIGINT column.
+
+    Per-bit vote counts are kept bit-sliced (one Python int per binary digit of the count, 64 lanes
+    each), so a shingle costs a handful of integer operations instead of a 64-step loop.
+    """
     tokens = normalise_for_fingerprint(text).split()
     shingles = [" ".join(tokens[i : i + 2]) for i in range(max(1, len(tokens) - 1))] if tokens else []
     if not shingles:
         return 0
-    weights = [0] * 64
+    planes: list[int] = []
     for shingle in shingles:
-        h = int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=8).digest(), "big")
-        for bit in range(64):
-            weights[bit] += 1 if (h >> bit) & 1 else -1
-    value = 0
-    for bit in range(64):
-        if weights[bit] > 0:
-            value |= 1 << bit
+        carry = int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=8).digest(), "big")
+        for level, plane in enumerate(planes):
+            planes[level] = plane ^ carry
+            carry &= plane
+            if not carry:
+                break
+        if carry:
+            planes.append(carry)
+    # Lanes whose count of 1-votes exceeds half the shingles: a bit-sliced "count > threshold".
+    threshold = len(shingles) // 2
+    greater, equal = 0, _MASK64
+    for level in range(len(planes) - 1, -1, -1):
+        plane = planes[level]
+        if (threshold >> level) & 1:
+            equal &= plane
+        else:
+            greater |= equal & plane
+            equal &= ~plane & _MASK64
+    for level in range(len(planes), threshold.bit_length()):
+        if (threshold >> level) & 1:
+            equal = 0
+    value = greater
     return value - (1 << 64) if value >= (1 << 63) else value
 
 

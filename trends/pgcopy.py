@@ -1,0 +1,77 @@
+"""PostgreSQL COPY helpers: the bulk write path (an order of magnitude faster than INSERTs)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connection, models
+
+
+def encode_value(value: Any, field: models.Field) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(field, models.JSONField):
+        value = json.dumps(value)
+    elif isinstance(field, models.BinaryField):
+        return "\\\\x" + bytes(value).hex()
+    elif isinstance(value, bool):
+        value = "t" if value else "f"
+    elif isinstance(value, dt.datetime):
+        value = value.isoformat()
+    value = str(value)
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def field_default(field: models.Field) -> Any:
+    if field.has_default():
+        return field.get_default()
+    if field.null:
+        return None
+    if isinstance(field, (models.CharField, models.TextField)):
+        return ""
+    return None
+
+
+def copy_into(table: str, fields: Sequence[models.Field], rows: Iterable[Sequence[Any]]) -> int:
+    """COPY rows (values in `fields` order) into `table` on the current connection."""
+    buffer = io.StringIO()
+    count = 0
+    for row in rows:
+        buffer.write("\t".join(encode_value(value, field) for value, field in zip(row, fields, strict=True)))
+        buffer.write("\n")
+        count += 1
+    if not count:
+        return 0
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    with connection.cursor() as cursor, cursor.cursor.copy(f'COPY "{table}" ({columns}) FROM STDIN') as copy:
+        copy.write(buffer.getvalue())
+    return count
+
+
+def insert_new_rows(model: type[models.Model], rows: list[dict[str, Any]]) -> list[Any]:
+    """Insert rows (dicts by attname) skipping primary keys that exist; returns the inserted keys.
+
+    COPY into a temporary table, then one INSERT ... ON CONFLICT DO NOTHING RETURNING: idempotent and
+    safe against a concurrent import of the same ids.
+    """
+    if not rows:
+        return []
+    fields = list(model._meta.concrete_fields)
+    defaults = {f.attname: field_default(f) for f in fields}
+    table = model._meta.db_table
+    pk = model._meta.pk.column
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE TEMP TABLE IF NOT EXISTS "_ingest_{table}" (LIKE "{table}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS')
+        copy_into(f"_ingest_{table}", fields, ([row.get(f.attname, defaults[f.attname]) for f in fields] for row in rows))
+        cursor.execute(
+            f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "_ingest_{table}" '
+            f'ON CONFLICT ("{pk}") DO NOTHING RETURNING "{pk}"'
+        )
+        inserted = [r[0] for r in cursor.fetchall()]
+        cursor.execute(f'TRUNCATE "_ingest_{table}"')
+    return inserted
