@@ -1,178 +1,680 @@
-"""Pipeline services run by the Celery tasks: embed, cluster, score, describe, lifecycle.
+"""Pipeline services run by the Celery tasks: embed, cluster, score, lifecycle, describe.
 
-v0: greedy centroid clustering and volume scoring; the event-detection work replaces the internals
-behind these same functions.
+The algorithms live in trends.detection (Django-free, shared with `manage.py evaluate_events`);
+this module loads their state from the database, runs them, and writes the results back in bulk.
+
+Cluster state in the database (one Event row per cluster, candidates included):
+* a *candidate* is an Event with fewer than TREND_MIN_UNIQUE_AUTHORS authors; its posts have a
+  membership (so the state survives between batches) but stay `UNASSIGNED`; the public selectors
+  only list events with enough authors. Candidates that never grow are deleted by the lifecycle task.
+* the clusterer's profile is kept on the event: `hashtags`, `domains`, `languages` ({term: posts})
+  and `entities` = {"names": {...}, "words": {...}} (capitalised names and content words);
+* its centroid is `centroid` (float16), its size `tweet_count`, its pace `(last - first) / n`.
+
+`shard_cluster` is the only writer of a shard's clustering (one Celery queue per shard); curators
+may edit the same events concurrently, so the touched rows are locked before they are written and
+posts that land in an event merged away meanwhile follow it to the surviving one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+import logging
+from collections import Counter, defaultdict
 
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
+from trends.detection import lifecycle
+from trends.detection.category import CATEGORY_LABELS, categorizer_for
+from trends.detection.clusterer import ClusterParams, ClusterState, OnlineClusterer, Post
+from trends.detection.features import PostFeatures, clean_for_embedding, extract
+from trends.detection.naming import (
+    class_terms,
+    context_line,
+    ctfidf,
+    name_event,
+    representatives,
+    surface_forms,
+)
+from trends.detection.scoring import (
+    TrendParams,
+    WindowPost,
+    bucket_start,
+    coordinated_authors,
+    decayed_peak,
+    trend_stats,
+)
 from trends.embedding import get_embedder, pack, unpack, unpack_many
-from trends.models import Event, EventMembership, EventState, PipelineState, Tweet
+from trends.models import (
+    Event,
+    EventBucket,
+    EventLink,
+    EventMembership,
+    EventSnapshot,
+    EventState,
+    PipelineState,
+    Tweet,
+)
+
+logger = logging.getLogger(__name__)
+
+LIVE = (EventState.EMERGING, EventState.TRENDING, EventState.FADING)
+PROFILE_CAPS = {"#": 60, "@e:": 120, "d:": 30, "l:": 10, "": 250}
+TREND = TrendParams()
 
 
+def cluster_params() -> ClusterParams:
+    authors = int(settings.TREND_MIN_UNIQUE_AUTHORS)
+    return ClusterParams(min_authors=authors, min_members=min(authors, ClusterParams().min_members))
+
+
+def lifecycle_params() -> lifecycle.LifecycleParams:
+    return lifecycle.LifecycleParams(min_authors=int(settings.TREND_MIN_UNIQUE_AUTHORS))
+
+
+def _ts(value: dt.datetime) -> float:
+    return value.timestamp()
+
+
+def _dt(ts: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC)
+
+
+def _author_key(author_id: int | None, tweet_id: int) -> str | int:
+    # Imported posts have no author: each counts as its own (see trends/detection/replay.py).
+    return author_id if author_id is not None else f"post:{tweet_id}"
+
+
+def _blocked(tweet: Tweet) -> bool:
+    from trends.curation.selectors import blockrules_match
+
+    return blockrules_match(
+        text=tweet.text, hashtags=tweet.hashtags or [], author_id=tweet.author_id, domains=tweet.domains or []
+    )
+
+
+# ----------------------------------------------------------------------------------------- embed
 def tweets_embed(*, tweet_ids: list[int]) -> int:
-    """Embed the given posts that still need it. Idempotent: already-embedded posts are skipped."""
+    """Embed the given posts that still need it; blocked posts are excluded instead. Idempotent."""
     tweets = list(
-        Tweet.objects.filter(pk__in=tweet_ids, pipeline_state=PipelineState.NEW).only("id", "text", "shard")
+        Tweet.objects.filter(pk__in=tweet_ids, pipeline_state=PipelineState.NEW).only(
+            "id", "text", "shard", "author_id", "hashtags", "domains"
+        )
     )
     if not tweets:
         return 0
-    embedder = get_embedder()
-    vectors = embedder.encode([t.text for t in tweets])
+    excluded = {t.pk for t in tweets if _blocked(t)}
+    todo = [t for t in tweets if t.pk not in excluded]
     now = timezone.now()
-    for tweet, vector in zip(tweets, vectors, strict=True):
-        tweet.embedding = pack(vector)
-        tweet.embedding_model = embedder.name
-        tweet.pipeline_state = PipelineState.EMBEDDED
-        tweet.embedded_at = now
-        tweet.enqueued_at = now
+    if todo:
+        embedder = get_embedder()
+        vectors = embedder.encode([clean_for_embedding(t.text) for t in todo])
+        for tweet, vector in zip(todo, vectors, strict=True):
+            tweet.embedding = pack(vector)
+            tweet.embedding_model = embedder.name
+            tweet.pipeline_state = PipelineState.EMBEDDED
+            tweet.embedded_at = now
+            tweet.enqueued_at = now
     with transaction.atomic():
-        # The state guard makes a redelivered batch a no-op instead of a double write.
-        for tweet in tweets:
-            Tweet.objects.filter(pk=tweet.pk, pipeline_state=PipelineState.NEW).update(
-                embedding=tweet.embedding,
-                embedding_model=tweet.embedding_model,
-                pipeline_state=PipelineState.EMBEDDED,
-                embedded_at=now,
-                enqueued_at=now,
-            )
-    return len(tweets)
+        # Only rows still NEW (and not being written by a redelivered copy of this task) are written.
+        still_new = set(
+            Tweet.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=[t.pk for t in tweets], pipeline_state=PipelineState.NEW)
+            .values_list("pk", flat=True)
+        )
+        Tweet.objects.bulk_update(
+            [t for t in todo if t.pk in still_new],
+            ["embedding", "embedding_model", "pipeline_state", "embedded_at", "enqueued_at"],
+            batch_size=500,
+        )
+        Tweet.objects.filter(pk__in=[pk for pk in excluded if pk in still_new]).update(
+            pipeline_state=PipelineState.EXCLUDED, clustered_at=now
+        )
+    return len(still_new)
 
 
+# ----------------------------------------------------------------------------------------- state I/O
+def _profile_to_terms(event: Event) -> Counter:
+    terms: Counter = Counter()
+    terms.update({f"#{k}": int(v) for k, v in (event.hashtags or {}).items()})
+    terms.update({f"d:{k}": int(v) for k, v in (event.domains or {}).items()})
+    terms.update({f"l:{k}": int(v) for k, v in (event.languages or {}).items()})
+    ents = event.entities or {}
+    if isinstance(ents.get("names"), dict) or isinstance(ents.get("words"), dict):
+        terms.update({f"@e:{k}": int(v) for k, v in (ents.get("names") or {}).items()})
+        terms.update({k: int(v) for k, v in (ents.get("words") or {}).items()})
+    return terms
+
+
+def _terms_to_profile(terms: Counter) -> dict[str, dict]:
+    groups: dict[str, Counter] = {"#": Counter(), "@e:": Counter(), "d:": Counter(), "l:": Counter(), "": Counter()}
+    for term, n in terms.items():
+        for prefix in ("#", "@e:", "d:", "l:"):
+            if term.startswith(prefix):
+                groups[prefix][term[len(prefix):]] = n
+                break
+        else:
+            groups[""][term] = n
+    capped = {p: dict(c.most_common(PROFILE_CAPS[p])) for p, c in groups.items()}
+    return {
+        "hashtags": capped["#"],
+        "domains": capped["d:"],
+        "languages": capped["l:"],
+        "entities": {"names": capped["@e:"], "words": capped[""]},
+    }
+
+
+def _cluster_from_event(event: Event, dim: int) -> ClusterState:
+    n = max(1, event.tweet_count)
+    centroid = unpack(event.centroid)
+    if centroid is None or centroid.shape[0] != dim:
+        centroid = np.zeros(dim, dtype=np.float32)
+    first, last = _ts(event.first_seen_at), _ts(event.last_seen_at)
+    state = ClusterState(
+        id=event.pk,
+        first_ts=first,
+        last_ts=last,
+        vector_sum=centroid * float(n),
+        size=event.tweet_count,
+        gap=(last - first) / (n - 1) if n > 1 else 0.0,
+        term_counts=_profile_to_terms(event),
+        is_event=event.author_count >= settings.TREND_MIN_UNIQUE_AUTHORS,
+        dormant=event.state == EventState.ARCHIVED,
+    )
+    # Authors are not loaded (unbounded); only their number matters to the clusterer.
+    state.author_counts = Counter({f"known:{i}": 1 for i in range(event.author_count)})
+    return state
+
+
+def _load_clusterer(*, shard: int, since: float, dim: int) -> tuple[OnlineClusterer, dict[int, Event]]:
+    params = cluster_params()
+    # Ids allocated for new clusters are temporary (negative) until their rows are created.
+    temp = iter(range(-1, -10**9, -1))
+    clusterer = OnlineClusterer(dim=dim, params=params, id_allocator=lambda: next(temp))
+    horizon = _dt(since - params.retire_after_taus * params.max_tau)
+    dormant_horizon = _dt(since - params.revive_window)
+    events = list(
+        Event.objects.filter(shard=shard)
+        .filter(
+            Q(state__in=LIVE, last_seen_at__gte=horizon)
+            | Q(state=EventState.ARCHIVED, last_seen_at__gte=dormant_horizon,
+                author_count__gte=settings.TREND_MIN_UNIQUE_AUTHORS)
+        )
+        .only(
+            "id", "state", "centroid", "tweet_count", "author_count", "first_seen_at", "last_seen_at",
+            "hashtags", "domains", "languages", "entities",
+        )
+    )
+    doc_freq: Counter = Counter()
+    docs = 0
+    for event in events:
+        c = _cluster_from_event(event, dim)
+        clusterer.load_cluster(c, active=event.state != EventState.ARCHIVED)
+        if event.state != EventState.ARCHIVED:
+            # The active events' profiles are the shard's recent document frequencies.
+            doc_freq.update(c.term_counts)
+            docs += c.size
+    clusterer.doc_freq = doc_freq
+    clusterer.docs = docs
+    clusterer.now = since
+    return clusterer, {e.pk: e for e in events}
+
+
+# ----------------------------------------------------------------------------------------- cluster
 def shard_cluster(*, shard: int, limit: int | None = None) -> int:
-    """Assign embedded posts of one shard to events (greedy nearest centroid). Single writer per shard."""
+    """Cluster the shard's embedded posts in time order. The shard's single writer; idempotent
+    (only EMBEDDED posts are read, and they leave that state in the same transaction)."""
     limit = limit or settings.CLUSTER_BATCH_SIZE
-    threshold = settings.CLUSTER_SIMILARITY_THRESHOLD
     with transaction.atomic():
         tweets = list(
             Tweet.objects.select_for_update(skip_locked=True)
             .filter(shard=shard, pipeline_state=PipelineState.EMBEDDED)
-            .order_by("created_at")
-            .only("id", "embedding", "created_at", "author_id", "lang")[:limit]
+            .order_by("created_at", "id")
+            .only("id", "text", "embedding", "created_at", "author_id", "lang", "hashtags", "domains", "health")[:limit]
         )
         if not tweets:
             return 0
-        window = dt.timedelta(hours=settings.CLUSTER_ACTIVE_WINDOW_HOURS)
-        active = list(
-            Event.objects.filter(shard=shard, last_seen_at__gte=tweets[0].created_at - window)
-            .exclude(state__in=[EventState.ARCHIVED, EventState.MERGED])
-            .only("id", "centroid", "tweet_count", "last_seen_at", "first_seen_at")
-        )
-        centroids = unpack_many([e.centroid for e in active]) if active else np.zeros((0, 384), np.float32)
-        counts = [e.tweet_count for e in active]
-        memberships: list[EventMembership] = []
         now = timezone.now()
-        for tweet in tweets:
-            vector = unpack(tweet.embedding)
-            best = -1
-            if len(active):
-                sims = centroids @ vector
-                best = int(np.argmax(sims))
-                if sims[best] < threshold or tweet.created_at - active[best].last_seen_at > window:
-                    best = -1
-            if best < 0:
-                event = Event.objects.create(
-                    shard=shard,
-                    first_seen_at=tweet.created_at,
-                    last_seen_at=tweet.created_at,
-                    centroid=pack(vector),
-                    language=tweet.lang,
-                )
-                active.append(event)
-                centroids = np.vstack([centroids, vector[None, :]])
-                counts.append(0)
-                best = len(active) - 1
-            event = active[best]
-            n = counts[best]
-            merged = centroids[best] * n + vector
-            centroids[best] = merged / (np.linalg.norm(merged) or 1.0)
-            counts[best] = n + 1
-            event.last_seen_at = max(event.last_seen_at, tweet.created_at)
-            memberships.append(
-                EventMembership(
-                    tweet_id=tweet.id,
-                    event=event,
-                    similarity=float(centroids[best] @ vector),
-                    tweet_created_at=tweet.created_at,
-                    author_id=tweet.author_id,
+        blocked = [t for t in tweets if _blocked(t)]
+        if blocked:
+            Tweet.objects.filter(pk__in=[t.pk for t in blocked]).update(
+                pipeline_state=PipelineState.EXCLUDED, clustered_at=now
+            )
+        blocked_ids = {t.pk for t in blocked}
+        tweets = [t for t in tweets if t.pk not in blocked_ids and t.embedding]
+        if not tweets:
+            return len(blocked)
+        vectors = unpack_many([t.embedding for t in tweets])
+        clusterer, loaded = _load_clusterer(shard=shard, since=_ts(tweets[0].created_at), dim=vectors.shape[1])
+        posts: dict[int, Tweet] = {}
+        for tweet, vector in zip(tweets, vectors, strict=True):
+            features: PostFeatures = extract(tweet.text)
+            if tweet.lang and not features.lang:
+                features.lang = tweet.lang.split("-")[0].lower()
+            posts[tweet.pk] = tweet
+            clusterer.add(
+                Post(
+                    id=tweet.pk,
+                    ts=_ts(tweet.created_at),
+                    vector=vector,
+                    features=features,
+                    author=_author_key(tweet.author_id, tweet.pk),
+                    health=tweet.health,
                 )
             )
-        EventMembership.objects.bulk_create(memberships, ignore_conflicts=True)
-        Tweet.objects.filter(pk__in=[t.id for t in tweets]).update(
-            pipeline_state=PipelineState.ASSIGNED, clustered_at=now
-        )
-        touched = {m.event.pk for m in memberships}
-        stats = {
-            row["event"]: row
-            for row in EventMembership.objects.filter(event_id__in=touched)
-            .values("event")
-            .annotate(n=Count("tweet"), authors=Count("author_id", distinct=True))
-        }
-        for index, event in enumerate(active):
-            if event.pk in touched:
-                event.centroid = pack(centroids[index])
-                event.tweet_count = stats[event.pk]["n"]
-                event.author_count = stats[event.pk]["authors"]
-                event.version += 1
-        Event.objects.bulk_update(
-            [e for e in active if e.pk in touched],
-            ["centroid", "tweet_count", "author_count", "last_seen_at", "version"],
-        )
-    return len(tweets)
+        clusterer.maintain(now=clusterer.now)
+        _write_back(shard=shard, clusterer=clusterer, loaded=loaded, posts=posts, now=now)
+    return len(tweets) + len(blocked)
 
 
+def _write_back(*, shard: int, clusterer: OnlineClusterer, loaded: dict[int, Event], posts: dict[int, Tweet],
+                now: dt.datetime) -> None:
+    changes = clusterer.changes
+    merged_pairs = [(ch.source, ch.target, ch.details) for ch in changes if ch.kind == "merge"]
+    # Create rows for the new clusters that survived the batch (temporary negative ids).
+    new_ids = sorted((cid for cid in clusterer.clusters if cid < 0), reverse=True)
+    created: dict[int, Event] = {}
+    if new_ids:
+        rows = []
+        for cid in new_ids:
+            c = clusterer.clusters[cid]
+            rows.append(Event(shard=shard, first_seen_at=_dt(c.first_ts), last_seen_at=_dt(c.last_ts)))
+        Event.objects.bulk_create(rows)
+        if any(r.pk is None for r in rows):  # backends without RETURNING
+            raise RuntimeError("bulk_create did not return primary keys")
+        created = dict(zip(new_ids, rows, strict=True))
+
+    def real(cid: int | None) -> int | None:
+        if cid is None:
+            return None
+        cid = clusterer.resolve(cid)
+        return created[cid].pk if cid < 0 and cid in created else cid
+
+    # Lock every existing event this batch touches; curators may have merged one meanwhile.
+    touched_existing = {cid for cid in clusterer.clusters if cid > 0 and clusterer.clusters[cid].members}
+    touched_existing |= {s for s, _, _ in merged_pairs if s > 0} | {t for _, t, _ in merged_pairs if t and t > 0}
+    locked = {
+        e.pk: e for e in Event.objects.select_for_update().filter(pk__in=touched_existing)
+    }
+    redirect = {pk: e.merged_into_id for pk, e in locked.items() if e.state == EventState.MERGED and e.merged_into_id}
+
+    # Memberships of this batch's posts.
+    memberships: list[EventMembership] = []
+    member_of: dict[int, int] = {}
+    for cid, c in clusterer.clusters.items():
+        target = real(cid)
+        target = redirect.get(target, target)
+        for pid in c.members:
+            member_of[pid] = target
+    centroid_of = {real(cid): c.centroid for cid, c in clusterer.clusters.items()}
+    for pid, eid in member_of.items():
+        t = posts[pid]
+        vec = unpack(t.embedding)
+        cen = centroid_of.get(eid)
+        memberships.append(
+            EventMembership(
+                tweet_id=pid,
+                event_id=eid,
+                similarity=float(cen @ vec) if cen is not None and vec is not None else 0.0,
+                tweet_created_at=t.created_at,
+                author_id=t.author_id,
+            )
+        )
+    EventMembership.objects.bulk_create(memberships, ignore_conflicts=True, batch_size=1000)
+
+    # Merges between stored events: move rows, fold buckets, leave a merged stub and a link.
+    for source, target, details in merged_pairs:
+        src, dst = real(source), real(target)
+        if source < 0 or src == dst or src not in locked:
+            continue
+        _fold_event(source=locked[src], target_id=dst, details=details, now=now)
+    for ch in changes:
+        if ch.kind == "split" and ch.target is not None:
+            src, dst = real(ch.source), real(ch.target)
+            if src and dst and src != dst:
+                EventLink.objects.create(source_id=src, target_id=dst, kind=EventLink.Kind.SPLIT, details=ch.details)
+
+    # Buckets and new-author counts for this batch.
+    _add_buckets(member_of=member_of, posts=posts)
+
+    # Event rows touched by this batch: profile, centroid, counts.
+    min_authors = settings.TREND_MIN_UNIQUE_AUTHORS
+    updates: list[Event] = []
+    promoted: list[int] = []
+    revived = {real(ch.source) for ch in changes if ch.kind in ("revive", "split", "merge")}
+    revived |= {real(ch.target) for ch in changes if ch.kind in ("split", "merge") and ch.target is not None}
+    dirty = set(member_of.values()) | revived
+    counts = _member_counts(dirty)
+    for cid, c in clusterer.clusters.items():
+        eid = real(cid)
+        if eid not in dirty:
+            continue
+        event = created[cid] if cid < 0 else locked.get(eid)
+        if event is None or event.state == EventState.MERGED:
+            continue
+        profile = _terms_to_profile(c.term_counts)
+        n, authors = counts.get(eid, (event.tweet_count, event.author_count))
+        was_event = cid > 0 and event.author_count >= min_authors
+        event.centroid = pack(c.centroid)
+        event.tweet_count = n
+        event.author_count = authors
+        event.first_seen_at = min(event.first_seen_at, _dt(c.first_ts))
+        event.last_seen_at = max(event.last_seen_at, _dt(c.last_ts))
+        event.hashtags = profile["hashtags"]
+        event.domains = profile["domains"]
+        event.languages = profile["languages"]
+        event.entities = profile["entities"]
+        if profile["languages"]:
+            event.language = max(profile["languages"].items(), key=lambda kv: kv[1])[0][:8]
+        if event.state == EventState.ARCHIVED:
+            # Revived by a strong match: it is live again under the same id.
+            event.state = EventState.EMERGING
+        event.version = (event.version or 0) + 1
+        updates.append(event)
+        if authors >= min_authors and not was_event:
+            promoted.append(eid)
+    Event.objects.bulk_update(
+        updates,
+        ["centroid", "tweet_count", "author_count", "first_seen_at", "last_seen_at", "hashtags", "domains",
+         "languages", "entities", "language", "state", "version"],
+        batch_size=500,
+    )
+    # Posts of events are assigned; posts of candidates wait, unassigned.
+    is_event = {e.pk: e.author_count >= min_authors for e in updates}
+    assigned = [pid for pid, eid in member_of.items() if is_event.get(eid, True)]
+    waiting = [pid for pid, eid in member_of.items() if not is_event.get(eid, True)]
+    Tweet.objects.filter(pk__in=assigned).update(pipeline_state=PipelineState.ASSIGNED, clustered_at=now)
+    Tweet.objects.filter(pk__in=waiting).update(pipeline_state=PipelineState.UNASSIGNED, clustered_at=now)
+    if promoted:
+        # Earlier posts of a promoted candidate become assigned too.
+        Tweet.objects.filter(membership__event_id__in=promoted, pipeline_state=PipelineState.UNASSIGNED).update(
+            pipeline_state=PipelineState.ASSIGNED
+        )
+        EventSnapshot.objects.bulk_create(
+            EventSnapshot(event_id=eid, taken_at=now, state=EventState.EMERGING, note="detected")
+            for eid in promoted
+        )
+
+
+def _member_counts(event_ids: set[int]) -> dict[int, tuple[int, int]]:
+    """(posts, unique authors) per event from the rows; author-less posts count as their own author."""
+    from django.db.models import Count
+
+    out: dict[int, tuple[int, int]] = {}
+    rows = (
+        EventMembership.objects.filter(event_id__in=event_ids)
+        .values("event_id")
+        .annotate(n=Count("tweet"), authors=Count("author_id", distinct=True),
+                  anonymous=Count("tweet", filter=Q(author_id__isnull=True)))
+    )
+    for r in rows:
+        out[r["event_id"]] = (r["n"], r["authors"] + r["anonymous"])
+    return out
+
+
+def _add_buckets(*, member_of: dict[int, int], posts: dict[int, Tweet]) -> None:
+    by_event: dict[int, list[Tweet]] = defaultdict(list)
+    for pid, eid in member_of.items():
+        by_event[eid].append(posts[pid])
+    if not by_event:
+        return
+    authors = {t.author_id for ts in by_event.values() for t in ts if t.author_id is not None}
+    # Authors already seen in the event before this batch do not count as new.
+    known = set(
+        EventMembership.objects.filter(event_id__in=list(by_event), author_id__in=authors)
+        .exclude(tweet_id__in=list(member_of))
+        .values_list("event_id", "author_id")
+    )
+    cells: dict[tuple[int, dt.datetime], list[int]] = {}
+    for eid, items in by_event.items():
+        seen: set = set()
+        for t in sorted(items, key=lambda t: (t.created_at, t.pk)):
+            start = _dt(bucket_start(_ts(t.created_at), TREND))
+            cell = cells.setdefault((eid, start), [0, 0])
+            cell[0] += 1
+            key = _author_key(t.author_id, t.pk)
+            if key not in seen and (t.author_id is None or (eid, t.author_id) not in known):
+                cell[1] += 1
+            seen.add(key)
+    existing = {
+        (b.event_id, b.start): b
+        for b in EventBucket.objects.filter(event_id__in=list(by_event), start__in={s for _, s in cells})
+    }
+    new_rows = []
+    for (eid, start), (n, authors_new) in cells.items():
+        if (eid, start) in existing:
+            EventBucket.objects.filter(pk=existing[(eid, start)].pk).update(
+                tweets=F("tweets") + n, new_authors=F("new_authors") + authors_new
+            )
+        else:
+            new_rows.append(EventBucket(event_id=eid, start=start, tweets=n, new_authors=authors_new))
+    EventBucket.objects.bulk_create(new_rows, batch_size=1000)
+
+
+def _fold_event(*, source: Event, target_id: int, details: dict, now: dt.datetime) -> None:
+    EventMembership.objects.filter(event=source).update(event_id=target_id)
+    for b in EventBucket.objects.filter(event=source):
+        updated = EventBucket.objects.filter(event_id=target_id, start=b.start).update(
+            tweets=F("tweets") + b.tweets, new_authors=F("new_authors") + b.new_authors
+        )
+        if not updated:
+            EventBucket.objects.create(event_id=target_id, start=b.start, tweets=b.tweets, new_authors=b.new_authors)
+    EventBucket.objects.filter(event=source).delete()
+    source.state = EventState.MERGED
+    source.merged_into_id = target_id
+    source.version = (source.version or 0) + 1
+    source.save(update_fields=["state", "merged_into", "version", "updated_at"])
+    EventLink.objects.create(source=source, target_id=target_id, kind=EventLink.Kind.MERGE, details=details)
+    EventSnapshot.objects.create(
+        event=source, taken_at=now, state=EventState.MERGED, title=source.title, tweet_count=source.tweet_count,
+        author_count=source.author_count, trend_score=source.trend_score, keywords=source.keywords,
+        note=f"merged into event {target_id}",
+    )
+
+
+# ----------------------------------------------------------------------------------------- score
 def events_score(*, now: dt.datetime | None = None) -> int:
-    """Trend score = unique authors in the last hour relative to the previous day's hourly mean."""
+    """Burst of each live event against its own expected volume, by unique authors (see
+    trends/detection/scoring.py and docs/trend-scoring.md). Idempotent for a given `now`."""
     now = now or timezone.now()
-    hour_ago = now - dt.timedelta(hours=1)
-    day_ago = now - dt.timedelta(hours=24)
-    events = Event.objects.filter(last_seen_at__gte=day_ago).exclude(
-        state__in=[EventState.ARCHIVED, EventState.MERGED]
+    now_ts = _ts(now)
+    min_authors = settings.TREND_MIN_UNIQUE_AUTHORS
+    horizon = _dt(now_ts - TREND.baseline_horizon_buckets * TREND.bucket_seconds)
+    events = list(
+        Event.objects.filter(state__in=LIVE, author_count__gte=min_authors).only(
+            "id", "trend_score", "peak_score", "peak_at", "last_seen_at", "health", "surprise", "velocity",
+            "acceleration",
+        )
     )
-    rows = events.annotate(
-        recent=Count("memberships__author_id", filter=Q(memberships__tweet_created_at__gte=hour_ago), distinct=True),
-        daily=Count("memberships__author_id", filter=Q(memberships__tweet_created_at__gte=day_ago), distinct=True),
+    if not events:
+        return 0
+    ids = [e.pk for e in events]
+    series: dict[int, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    for eid, start, n in EventBucket.objects.filter(event_id__in=ids, start__gte=horizon).values_list(
+        "event_id", "start", "new_authors"
+    ):
+        series[eid][0].append(_ts(start))
+        series[eid][1].append(float(n))
+    window_start = _dt(bucket_start(now_ts, TREND) - (TREND.window_buckets - 1) * TREND.bucket_seconds)
+    window = _window_posts(ids=[e.pk for e in events if e.last_seen_at >= window_start], since=window_start, now=now)
+    for event in events:
+        starts, counts = series.get(event.pk, ([], []))
+        posts = window.get(event.pk, [])
+        flagged = coordinated_authors(posts, TREND) if posts else set()
+        if flagged:
+            # Coordinated accounts do not count: scale the window's new authors by the clean share.
+            keep = len({wp.author for wp in posts} - flagged) / max(1, len({wp.author for wp in posts}))
+            cutoff = _ts(window_start)
+            counts = [n * keep if s >= cutoff else n for s, n in zip(starts, counts, strict=True)]
+        stats = trend_stats(starts=starts, counts=counts, now=now_ts, params=TREND)
+        share_bad = (sum(1 for wp in posts if wp.author in flagged) / len(posts)) if posts else 0.0
+        event.health = round(max(0.0, 1.0 - share_bad), 4)
+        peak_ts = _ts(event.peak_at) if event.peak_at else None
+        held = decayed_peak(peak=event.peak_score, peak_ts=peak_ts, now=now_ts, params=TREND) if peak_ts else 0.0
+        if stats.score >= held and stats.score > 0:
+            event.peak_score = stats.score
+            event.peak_at = now
+            held = stats.score
+        event.trend_score = round(max(stats.score, held), 4)
+        event.surprise = round(stats.surprise, 4)
+        event.velocity = round(stats.velocity, 4)
+        event.acceleration = round(stats.acceleration, 4)
+    Event.objects.bulk_update(
+        events, ["trend_score", "peak_score", "peak_at", "surprise", "velocity", "acceleration", "health"],
+        batch_size=500,
     )
-    updated = []
-    for event in rows:
-        expected = max(1.0, (event.daily - event.recent) / 23.0)
-        observed = float(event.recent)
-        score = (observed - expected) ** 2 / expected if observed >= settings.TREND_MIN_UNIQUE_AUTHORS and observed > expected else 0.0
-        event.trend_score = score
-        updated.append(event)
-    Event.objects.bulk_update(updated, ["trend_score"])
-    return len(updated)
+    return len(events)
 
 
+def _window_posts(*, ids: list[int], since: dt.datetime, now: dt.datetime) -> dict[int, list[WindowPost]]:
+    out: dict[int, list[WindowPost]] = defaultdict(list)
+    if not ids:
+        return out
+    rows = EventMembership.objects.filter(event_id__in=ids, tweet_created_at__gte=since).values_list(
+        "event_id", "tweet_id", "author_id", "tweet__simhash", "tweet__author__trust_score",
+        "tweet__author__date_joined", "tweet__author__verified",
+    )
+    for eid, tid, author_id, simhash, trust, joined, verified in rows.iterator(chunk_size=2000):
+        age = (now - joined).total_seconds() / 86400 if joined else None
+        out[eid].append(
+            WindowPost(
+                author=_author_key(author_id, tid),
+                simhash=simhash,
+                trust=None if author_id is None or verified else trust,
+                account_age_days=age,
+            )
+        )
+    return out
+
+
+# ----------------------------------------------------------------------------------------- lifecycle
 def events_update_lifecycle(*, now: dt.datetime | None = None) -> int:
+    """Move events emerging -> trending -> fading -> archived (trends/detection/lifecycle.py).
+    Each change is a conditional update on the state it was computed from, so it is idempotent and
+    safe beside the clusterer and curators; a snapshot records every change (the story so far)."""
     now = now or timezone.now()
-    changed = Event.objects.filter(trend_score__gt=0, state=EventState.EMERGING).update(state=EventState.TRENDING)
-    changed += Event.objects.filter(last_seen_at__lt=now - dt.timedelta(hours=48)).exclude(
-        state__in=[EventState.ARCHIVED, EventState.MERGED]
-    ).update(state=EventState.ARCHIVED)
+    now_ts = _ts(now)
+    params = cluster_params()
+    life = lifecycle_params()
+    changed = 0
+    events = Event.objects.filter(state__in=LIVE, author_count__gte=life.min_authors).only(
+        "id", "state", "author_count", "tweet_count", "first_seen_at", "last_seen_at", "surprise", "trend_score",
+        "peak_score", "health", "velocity", "title", "keywords", "trending_since",
+    )
+    hours = TREND.window_buckets * TREND.bucket_seconds / 3600.0
+    for event in events.iterator(chunk_size=1000):
+        n = max(1, event.tweet_count)
+        gap = (_ts(event.last_seen_at) - _ts(event.first_seen_at)) / (n - 1) if n > 1 else 0.0
+        tau = params.init_tau if gap <= 0 else min(params.max_tau, max(params.min_tau, params.tau_factor * gap))
+        state = lifecycle.next_state(
+            state=event.state,
+            author_count=event.author_count,
+            window_authors=event.velocity * hours,
+            surprise=event.surprise,
+            score=event.trend_score,
+            peak_score=event.peak_score,
+            health=event.health,
+            silence_seconds=max(0.0, now_ts - _ts(event.last_seen_at)),
+            tau_seconds=tau,
+            params=life,
+        )
+        if state == event.state:
+            continue
+        extra = {}
+        if state == EventState.TRENDING and not event.trending_since:
+            extra["trending_since"] = now
+        done = Event.objects.filter(pk=event.pk, state=event.state).update(
+            state=state, version=F("version") + 1, **extra
+        )
+        if done:
+            changed += 1
+            EventSnapshot.objects.create(
+                event_id=event.pk, taken_at=now, state=state, title=event.title, tweet_count=event.tweet_count,
+                author_count=event.author_count, trend_score=event.trend_score, keywords=event.keywords,
+                note=f"{event.state} -> {state}",
+            )
+    # Candidates that never gathered enough authors are forgotten; their posts stay unassigned.
+    stale = now - dt.timedelta(seconds=life.archive_after_max)
+    Event.objects.filter(
+        state=EventState.EMERGING, author_count__lt=life.min_authors, last_seen_at__lt=stale,
+        pinned_slot__isnull=True, hidden=False, title_locked=False,
+    ).delete()
     return changed
 
 
-def events_describe(*, event_ids: list[int] | None = None) -> int:
-    """Title events from their most common hashtags and words."""
-    qs = Event.objects.filter(title_locked=False)
+# ----------------------------------------------------------------------------------------- describe
+def events_describe(*, event_ids: list[int] | None = None, sample: int = 300, limit: int = 200) -> int:
+    """Title, keywords, context line, category and representative posts of live events.
+    Locked fields are left alone; blocked or excluded posts are never chosen as representatives."""
+    qs = Event.objects.filter(state__in=LIVE, author_count__gte=settings.TREND_MIN_UNIQUE_AUTHORS)
     if event_ids is not None:
         qs = qs.filter(pk__in=event_ids)
-    updated = []
-    for event in qs.filter(tweet_count__gte=2):
-        texts = Tweet.objects.filter(membership__event=event).values_list("hashtags", flat=True)[:200]
-        tags = Counter(tag for tags in texts for tag in tags)
-        if tags:
-            event.title = " ".join(f"#{tag}" for tag, _ in tags.most_common(2))
-            updated.append(event)
-    Event.objects.bulk_update(updated, ["title"])
-    return len(updated)
+    events = list(qs.order_by("-trend_score", "-last_seen_at")[:limit])
+    if not events:
+        return 0
+    from trends.curation.selectors import blockrules_match
+
+    members: dict[int, list[Tweet]] = {}
+    for event in events:
+        members[event.pk] = list(
+            Tweet.objects.filter(membership__event=event, is_deleted=False)
+            .exclude(pipeline_state=PipelineState.EXCLUDED)
+            .select_related("author")
+            .only("id", "text", "embedding", "author_id", "health", "hashtags", "domains", "location",
+                  "author__location", "author__trust_score")
+            .order_by("-created_at")[:sample]
+        )
+    ranked = ctfidf({e.pk: class_terms(t.text for t in members[e.pk]) for e in events})
+    embedder = get_embedder()
+    categorizer = categorizer_for(embedder.name, embedder.encode)
+    described = 0
+    for event in events:
+        tweets = members[event.pk]
+        if not tweets:
+            continue
+        naming = name_event(ranked.get(event.pk, []), surface=surface_forms(t.text for t in tweets))
+        centroid = unpack(event.centroid)
+        if not event.category_locked and centroid is not None and centroid.shape[0] == categorizer.prototypes.shape[1]:
+            event.category = categorizer.classify(centroid)
+        places = Counter(
+            (t.location or (t.author.location if t.author else "")).strip() for t in tweets
+        )
+        places.pop("", None)
+        place = places.most_common(1)[0][0] if places else (naming.entities[0].title() if naming.entities else "")
+        event.location = place[:80]
+        event.keywords = naming.keywords
+        if not event.title_locked:
+            event.title = naming.title
+        if not event.summary_locked:
+            since = event.trending_since or event.first_seen_at
+            event.summary = context_line(
+                category_label=CATEGORY_LABELS.get(event.category, "Other"),
+                place=event.location,
+                since=since.strftime("%d %b %H:%M UTC") if since else "",
+            )
+        if not event.representatives_locked:
+            usable = [
+                t for t in tweets
+                if t.embedding and not blockrules_match(text=t.text, hashtags=t.hashtags or [],
+                                                        author_id=t.author_id, domains=t.domains or [])
+            ]
+            if usable and centroid is not None:
+                vecs = unpack_many([t.embedding for t in usable])
+                if vecs.shape[1] == centroid.shape[0]:
+                    picks = representatives(
+                        vecs, centroid=centroid,
+                        authors=[_author_key(t.author_id, t.pk) for t in usable],
+                        health=[min(t.health, 1.0) for t in usable],
+                    )
+                    event.representative_tweet_ids = [usable[i].pk for i in picks]
+        fields = ["title", "summary", "category", "keywords", "location", "representative_tweet_ids"]
+        # Optimistic concurrency: a curator's edit since we read the row wins; we retry next run.
+        if Event.objects.filter(pk=event.pk, version=event.version).update(
+            version=F("version") + 1, **{f: getattr(event, f) for f in fields}
+        ):
+            described += 1
+    return described
