@@ -13,6 +13,10 @@ BEAT_SCHEDULE = {
     "sweep-stale": {"task": "pipeline.sweep_stale", "schedule": 60.0},
     # Clusterers are triggered by embedding; this catches shards whose trigger was lost.
     "tick-clusterers": {"task": "pipeline.tick_clusterers", "schedule": 15.0},
+    # Curators must hear of a pending event while it is still news; each item is mailed once.
+    "curation-notify-pending": {"task": "curation.notify_pending", "schedule": 60.0},
+    # Denormalised counters drift only through bugs or crashes; a 5-minute repair bounds the damage.
+    "curation-reconcile": {"task": "curation.reconcile", "schedule": 300.0},
     # Trust (PageRank over follows) drifts slowly with the graph; hourly is enough.
     "compute-trust": {"task": "users.compute_trust", "schedule": crontab(minute=7)},
 }

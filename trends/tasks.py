@@ -158,3 +158,7 @@ def _on_task_failure(sender=None, task_id=None, exception=None, **kwargs) -> Non
         )
     except DatabaseError:
         logger.warning("could not record task failure", exc_info=True)
+
+
+# Task modules outside autodiscovery's reach (`<app>.tasks` only): imported so workers register them.
+from trends.curation import tasks as _curation_tasks  # noqa: E402, F401
