@@ -103,3 +103,10 @@ def test_schema_and_docs_are_served_locally(api):
         html = page.content.decode()
         assert "cdn" not in html.lower() and "unpkg" not in html.lower()
         assert "/static/drf_spectacular_sidecar/" in html
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v1/events/1%0A", "/api/v1/events/%F3%A3%93%A2%0A/story", "/api/v2/events"])
+def test_unknown_api_paths_are_json_404(api, path):
+    response = api.get(path)
+    assert response.status_code == 404
+    assert response.json() == {"errors": {"detail": ["Not found."]}}
