@@ -13,6 +13,12 @@ from trends.ranking.types import RankedEvent
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def fallback_ranking(monkeypatch):
+    """Pin feeds to the selector fallback, so content assertions do not depend on the live ranker."""
+    monkeypatch.setattr(feeds, "_ranking_function", lambda name: None)
+
+
 def unit(seed: int, dim: int = 384) -> np.ndarray:
     v = np.random.default_rng(seed).standard_normal(dim).astype(np.float32)
     return v / np.linalg.norm(v)
@@ -153,7 +159,7 @@ def test_story_so_far(api):
     ]
 
 
-def test_trending_by_language_and_location(api):
+def test_trending_by_language_and_location(api, fallback_ranking):
     en = EventFactory(language="en", location="London", trend_score=9)
     es = EventFactory(language="es", location="Madrid", trend_score=5)
     response = api.get("/api/v1/explore/trending", {"language": "es"})
@@ -167,7 +173,7 @@ def test_trending_by_language_and_location(api):
     assert api.get("/api/v1/explore/trending", {"language": "Spanish!"}).status_code == 400
 
 
-def test_for_you_requires_auth_and_explains(api, auth_api):
+def test_for_you_requires_auth_and_explains(api, auth_api, fallback_ranking):
     EventFactory()
     response = api.get("/api/v1/explore/for-you")
     assert response.status_code == 401
@@ -198,7 +204,7 @@ def test_for_you_uses_ranker_when_available(auth_api, user, monkeypatch):
     assert item["features"] == {"social": 0.5}
 
 
-def test_feed_cursor_pages(api):
+def test_feed_cursor_pages(api, fallback_ranking):
     events = [EventFactory(trend_score=float(10 - i)) for i in range(5)]
     first = api.get("/api/v1/explore/trending?limit=2").json()
     second = api.get(first["next"]).json()
@@ -209,7 +215,7 @@ def test_feed_cursor_pages(api):
     assert second["previous"]
 
 
-def test_topics(api, auth_api):
+def test_topics(api, auth_api, fallback_ranking):
     sports = EventFactory(category="sports")
     EventFactory(category="news")
     assert {t["slug"] for t in api.get("/api/v1/explore/topics").json()["results"]} >= {"sports", "news"}
@@ -218,3 +224,23 @@ def test_topics(api, auth_api):
         assert response.status_code == 200
         assert [r["event"]["id"] for r in response.json()["results"]] == [sports.pk]
     assert api.get("/api/v1/explore/topics/cooking").status_code == 404
+
+
+def test_live_ranker_contract(api, auth_api, user):
+    """Whatever trends.ranking exports (or the fallback), feeds answer 200 with explained public events."""
+    visible = EventFactory(category="sports")
+    hidden = EventFactory(category="sports", hidden=True)
+    for client, url in [
+        (auth_api, "/api/v1/explore/for-you"),
+        (auth_api, "/api/v1/explore/for-you?category=sports"),
+        (api, "/api/v1/explore/trending"),
+        (api, "/api/v1/explore/trending?language=en&location=London&category=sports"),
+        (auth_api, "/api/v1/explore/topics/sports"),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.content)
+        results = response.json()["results"]
+        ids = {r["event"]["id"] for r in results}
+        assert hidden.pk not in ids
+        assert ids <= {visible.pk}
+        assert all(r["explanation"] and isinstance(r["features"], dict) for r in results)

@@ -122,3 +122,17 @@ def test_concurrent_duplicate_loses_the_race_and_replays(auth_api, user, monkeyp
     assert response.json()["text"] == "winner"
     assert response["Idempotent-Replayed"] == "true"
     assert not Tweet.objects.exists()
+
+
+def test_purge_forgets_old_keys(auth_api):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from trends.api.services import idempotency_keys_purge
+
+    post(auth_api, "/api/v1/tweets", {"text": "old"}, key="old")
+    IdempotencyKey.objects.update(created_at=timezone.now() - dt.timedelta(days=2))
+    post(auth_api, "/api/v1/tweets", {"text": "new"}, key="new")
+    assert idempotency_keys_purge() == 1
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]

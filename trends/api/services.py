@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,11 +12,12 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from trends import services
 from trends.api.exceptions import flatten_errors
-from trends.models import Tweet
+from trends.models import IdempotencyKey, Tweet
 from users.models import User
 
 
@@ -113,3 +115,13 @@ def token_issue(*, request, handle: str, password: str) -> Token:
 def token_revoke(*, user: User) -> bool:
     deleted, _ = Token.objects.filter(user=user).delete()
     return bool(deleted)
+
+
+IDEMPOTENCY_KEY_TTL = dt.timedelta(hours=24)
+
+
+def idempotency_keys_purge(*, older_than: dt.timedelta = IDEMPOTENCY_KEY_TTL, now: dt.datetime | None = None) -> int:
+    """Forget stored answers older than the replay window (clients retry within minutes, not days)."""
+    cutoff = (now or timezone.now()) - older_than
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
