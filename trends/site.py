@@ -300,10 +300,12 @@ def event_story(*, event: Event) -> list[StoryEntry]:
         parts = []
         if snap.state != previous_state:
             parts.append(snap.get_state_display())
-        parts.append(f"{snap.tweet_count} posts from {snap.author_count} people")
+        if snap.tweet_count:
+            parts.append(f"{snap.tweet_count} posts from {snap.author_count} people")
         if snap.note:
             parts.append(snap.note)
-        entries.append(StoryEntry(at=snap.taken_at, kind="snapshot", text=" · ".join(parts)))
+        if parts:
+            entries.append(StoryEntry(at=snap.taken_at, kind="snapshot", text=" · ".join(parts)))
         previous_state = snap.state
     links = list(
         EventLink.objects.filter(Q(source=event) | Q(target=event))

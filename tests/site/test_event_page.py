@@ -41,7 +41,9 @@ def test_hidden_pending_merged_and_unknown_events_404(client, world):
     pending = EventFactory(review_status=ReviewStatus.PENDING)
     merged = EventFactory(state=EventState.MERGED)
     for event_id in (hidden.pk, pending.pk, merged.pk, 999999):
-        assert client.get(f"/events/{event_id}/").status_code == 404
+        response = client.get(f"/events/{event_id}/")
+        assert response.status_code == 404
+        assert "no longer public" in response.content.decode()
 
 
 def test_story_so_far_with_snapshots_and_links(client, world):
@@ -49,11 +51,13 @@ def test_story_so_far_with_snapshots_and_links(client, world):
     now = timezone.now()
     EventSnapshot.objects.create(event=event, taken_at=now - dt.timedelta(hours=1), state="emerging", tweet_count=2, author_count=2, note="first reports")
     EventSnapshot.objects.create(event=event, taken_at=now - dt.timedelta(minutes=30), state="trending", tweet_count=30, author_count=20)
+    EventSnapshot.objects.create(event=event, taken_at=now - dt.timedelta(minutes=40), state="trending", tweet_count=0, author_count=0)
     EventLink.objects.create(source=other, target=event, kind=EventLink.Kind.MERGE)
     EventLink.objects.create(source=event, target=successor, kind=EventLink.Kind.CONTINUATION)
     html = client.get(f"/events/{event.pk}/").content.decode()
     assert "The story so far" in html
     assert "first reports" in html and "30 posts from 20 people" in html
+    assert "0 posts from 0 people" not in html
     assert f'Absorbed <a href="/events/{other.pk}/">' in html
     assert f'Continued as <a href="/events/{successor.pk}/">' in html
     # chronological: first seen, then the snapshots
