@@ -390,3 +390,25 @@ def test_health_experiment_results_guarded(curator, monkeypatch):
     monkeypatch.setattr(ranking, "experiment_results", broken, raising=False)
     html = client_for(curator).get(reverse("curation:health")).content.decode()
     assert "RuntimeError: no data" in html
+
+
+# --- review flow end to end (server side; the browser version is in test_browser.py) --------------
+
+
+def pending_trend(title: str):
+    from django.conf import settings as django_settings
+
+    people = django_settings.TREND_MIN_UNIQUE_AUTHORS + 2
+    event, _ = make_event(posts=people, authors=people, title=title, review_status=ReviewStatus.PENDING,
+                          review_requested_at=timezone.now(), state=EventState.TRENDING, trend_score=42.0)
+    return event
+
+
+def test_review_flow_pending_event_appears_on_explore_after_approval(curator):
+    event = pending_trend("Volcano erupts in Iceland")
+    visitor = Client()
+    assert "Volcano erupts in Iceland" not in visitor.get("/").content.decode()
+    assert visitor.get(reverse("trends:event-detail", args=[event.pk])).status_code == 404
+    client_for(curator).post(reverse("curation:queue-decide"), {"decision": "approve", "event_ids": event.pk})
+    assert "Volcano erupts in Iceland" in visitor.get("/?fresh=1").content.decode()
+    assert visitor.get(reverse("trends:event-detail", args=[event.pk])).status_code == 200

@@ -135,9 +135,20 @@ def _lock_events(ids: Iterable[int]) -> dict[int, Event]:
     return events
 
 
+def _public_feeds_changed() -> None:
+    """Cached Explore feeds would show a curated change only after FEED_CACHE_SECONDS; a takedown
+    must not wait. Uses the site's global invalidation when it offers one."""
+    from trends import site
+
+    invalidate = getattr(site, "feeds_invalidate_all", None)
+    if invalidate is not None:
+        invalidate()
+
+
 def _save(event: Event, fields: Iterable[str]) -> None:
     event.version += 1
     event.save(update_fields=sorted({*fields, "version", "updated_at"}))
+    transaction.on_commit(_public_feeds_changed)
 
 
 def _check_version(event: Event, expected_version: int | None, seen_values: Mapping[str, Any] | None) -> None:
