@@ -199,9 +199,19 @@ def feed_page(*, user, tab: str, page: int = 1, fresh: bool = False) -> tuple[li
     if hidden:
         items = [item for item in items if item.event.pk not in hidden]
     has_next = len(items) > PAGE_SIZE and page < MAX_PAGE
-    result = (items[:PAGE_SIZE], has_next)
+    items = items[:PAGE_SIZE]
+    for item in items:
+        _make_picklable(item.event)
+    result = (items, has_next)
     cache.set(key, result, settings.FEED_CACHE_SECONDS)
     return result
+
+
+def _make_picklable(event: Event) -> None:
+    # PostgreSQL hands binary columns back as memoryview, which the cache cannot pickle.
+    for name, value in list(vars(event).items()):
+        if isinstance(value, memoryview):
+            setattr(event, name, bytes(value))
 
 
 def new_events_count(*, since: dt.datetime, category: str | None = None) -> int:

@@ -127,6 +127,8 @@ def _follow_change(request: HttpRequest, handle: str, *, follow: bool) -> HttpRe
         services.follow_create(follower=request.user, followee=owner)
     else:
         services.follow_delete(follower=request.user, followee=owner)
+    # Social proof feeds For You: the next render should reflect the new follow graph.
+    site.feed_invalidate(user=request.user)
     if getattr(request, "htmx", False):
         owner.refresh_from_db(fields=["followers_count"])
         return render(request, "users/_follow_button.html", {"owner": owner, "following": follow})
