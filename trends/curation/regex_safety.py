@@ -164,19 +164,45 @@ print("ok")
 """
 
 
-def _trial_inputs() -> list[str]:
+def _pattern_literals(seq, out: list[str]) -> list[str]:
+    """Characters the pattern names, in order: the text most likely to make it backtrack."""
+    for op, av in seq:
+        name = str(op)
+        if name == "LITERAL":
+            out.append(chr(av))
+        elif name == "IN":
+            out.extend(chr(v) for o, v in av if str(o) == "LITERAL")
+        for child in _subpatterns(name, av):
+            _pattern_literals(child, out)
+    return out
+
+
+def _trial_inputs(parsed=None) -> list[str]:
     inputs = []
     for ch in _TRIAL_ALPHABET:
         for tail in ("!", "\x00", ""):
             inputs.append(ch * _TRIAL_LENGTH + tail)
     inputs.append("ab" * (_TRIAL_LENGTH // 2) + "!")
     inputs.append("a" * (_TRIAL_LENGTH // 2) + "b" * (_TRIAL_LENGTH // 2) + "!")
+    literals = list(dict.fromkeys(_pattern_literals(parsed, []))) if parsed is not None else []
+    ordered = _pattern_literals(parsed, []) if parsed is not None else []
+    for ch in literals[:20]:
+        inputs.append(ch * 60 + "!")
+    for first, second in list(dict.fromkeys(zip(ordered, ordered[1:], strict=False)))[:20]:
+        inputs.append((first + second) * 30 + "!")
+    if ordered:
+        run = "".join(ordered[:12])
+        inputs.append(run * max(1, 60 // len(run)) + "!")
     return inputs
 
 
 def regex_trial(*, pattern: str, timeout: float = TRIAL_SECONDS) -> bool:
     """True if `pattern` searches all adversarial inputs within `timeout` in a child interpreter."""
-    payload = json.dumps({"pattern": pattern, "inputs": _trial_inputs()})
+    try:
+        parsed = sre_parse.parse(pattern, re.IGNORECASE)
+    except (re.error, RecursionError, OverflowError):
+        parsed = None
+    payload = json.dumps({"pattern": pattern, "inputs": _trial_inputs(parsed)})
     try:
         result = subprocess.run(
             [sys.executable, "-I", "-S", "-c", _TRIAL_PROGRAM],
