@@ -53,3 +53,20 @@ def throttle_rates(settings):
 def _fast_passwords(settings):
     # PBKDF2 at production strength costs ~0.3 s per user on this machine; tests need no strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def in_process_wsgi():
+    """Keep the test's database connection open across raw WSGI calls (httpx, schemathesis).
+
+    Django closes the connection at the end of each request; its own test client switches that off,
+    raw WSGI callers do not, and on PostgreSQL the test transaction would be lost.
+    """
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)

@@ -22,7 +22,7 @@ def example_namespace() -> dict:
 
 
 @pytest.mark.django_db
-def test_client_example_posts_reads_for_you_and_logs(monkeypatch):
+def test_client_example_posts_reads_for_you_and_logs(monkeypatch, in_process_wsgi):
     from explore_site.wsgi import application
 
     monkeypatch.setattr(feeds, "_ranking_function", lambda name: None)

@@ -29,7 +29,7 @@ schema = _load_schema()
 
 
 @pytest.fixture
-def world(db, throttle_rates):
+def world(db, throttle_rates, in_process_wsgi):
     throttle_rates(
         anon="100000/min", user="100000/min", auth="100000/min", auth_ip="100000/min",
         posting="100000/min", posting_ip="100000/min", engagement="100000/min", engagement_ip="100000/min",
