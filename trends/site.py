@@ -170,10 +170,19 @@ def _trending_locale(user) -> tuple[str | None, str | None]:
     return language, location
 
 
-def feed_page(*, user, tab: str, page: int = 1, fresh: bool = False) -> tuple[list[FeedItem], bool]:
+def trending_scope(*, user) -> str:
+    """Where the Trending tab looks by default: the user's place when they asked for local trends."""
+    _, location = _trending_locale(user)
+    return location or ""
+
+
+def feed_page(
+    *, user, tab: str, page: int = 1, fresh: bool = False, everywhere: bool = False
+) -> tuple[list[FeedItem], bool]:
     """One page of a tab's cards and whether there is a next page. Cached per user for a few seconds.
 
     `fresh` skips the cached copy (and replaces it): the "N new events — show" banner asks for it.
+    `everywhere` drops the user's location from the Trending tab.
     """
     page = max(1, min(page, MAX_PAGE))
     offset = (page - 1) * PAGE_SIZE
@@ -181,7 +190,7 @@ def feed_page(*, user, tab: str, page: int = 1, fresh: bool = False) -> tuple[li
     if tab == "for-you" and not authenticated:
         tab = "trending"
     owner = f"u{user.pk}.{_feed_version(user.pk)}" if authenticated else "anon"
-    key = f"feed:{owner}:{tab}:{page}"
+    key = f"feed:{owner}:{tab}:{page}:{'all' if everywhere else 'local'}"
     cached = None if fresh else cache.get(key)
     if cached is not None:
         return cached
@@ -191,6 +200,8 @@ def feed_page(*, user, tab: str, page: int = 1, fresh: bool = False) -> tuple[li
         items = _for_you(user=user, category=None, limit=PAGE_SIZE + 1, offset=offset)
     else:
         language, location = _trending_locale(user) if tab == "trending" else (None, None)
+        if everywhere:
+            location = None
         items = _trending(language=language, location=location, category=category, limit=PAGE_SIZE + 1, offset=offset)
         if not items and page == 1 and (language or location):
             # Nothing local yet: the global list beats an empty page.

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from trends import selectors, services, site
 from trends.forms import ComposeForm, SearchForm
-from trends.models import Event
+from trends.models import Event, EventState
 
 EVENT_POSTS_PAGE = 20
 IMPRESSION_BATCH_MAX = 50
@@ -82,7 +82,10 @@ def _tab(request: HttpRequest) -> str:
 def home(request: HttpRequest) -> HttpResponse:
     tab = _tab(request)
     page = _int(request.GET.get("page"))
-    items, has_next = site.feed_page(user=request.user, tab=tab, page=page, fresh=request.GET.get("fresh") == "1")
+    everywhere = request.GET.get("scope") == "all"
+    items, has_next = site.feed_page(
+        user=request.user, tab=tab, page=page, fresh=request.GET.get("fresh") == "1", everywhere=everywhere
+    )
     surface = site.TAB_SURFACE.get(tab, "topic")
     context = {
         "tab": tab,
@@ -94,6 +97,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "variant": items[0].variant if items else "",
         "since": int(timezone.now().timestamp()),
         "compose_form": ComposeForm() if request.user.is_authenticated else None,
+        "local_place": site.trending_scope(user=request.user) if tab == "trending" else "",
+        "everywhere": everywhere,
     }
     if _htmx(request):
         template = "trends/_feed_page.html" if request.htmx.target == "feed-more" else "trends/_explore.html"
@@ -188,11 +193,28 @@ def _log_click(request: HttpRequest, event: Event) -> None:
         )
 
 
+def _merged_target(event_id: int, max_hops: int = 5) -> int | None:
+    """The public event a merged event ended up in, following a short merge chain."""
+    current = event_id
+    for _ in range(max_hops):
+        row = Event.objects.filter(pk=current, state=EventState.MERGED).values_list("merged_into_id", flat=True).first()
+        if row is None:
+            break
+        current = row
+    if current == event_id or selectors.event_get_public(event_id=current) is None:
+        return None
+    return current
+
+
 @require_GET
 def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
     event = selectors.event_get_public(event_id=event_id)
     if event is None:
-        raise Http404("No such event")
+        # A merged event lives on in the one it was folded into: old links keep working.
+        target = _merged_target(event_id)
+        if target is None:
+            raise Http404("No such event")
+        return redirect("trends:event-detail", event_id=target)
     order = "latest" if request.GET.get("order") == "latest" else "top"
     page = _int(request.GET.get("page"))
     posts = selectors.event_tweets(

@@ -149,6 +149,12 @@ def test_keyboard_and_phone_layout(make_page, browser_world):
     page.goto("/")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent.trim()") == "Skip to content"
+    # A keyboard tab switch keeps focus on the tab that was chosen after htmx swaps the section.
+    page.focus("#tab-news")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"tab=news"))
+    expect(page.locator("#tab-news")).to_have_attribute("aria-current", "page")
+    expect(page.locator("#tab-news")).to_be_focused()
     for path in ["/", f"/events/{browser_world[0].pk}/", "/search/?q=chile", "/accounts/signup/"]:
         page.goto(path)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")

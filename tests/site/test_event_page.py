@@ -141,3 +141,14 @@ def test_click_not_logged_without_source_or_for_anonymous(client, user, world):
 def test_author_links_to_profile(client, world):
     html = client.get(f"/events/{world[0].pk}/").content.decode()
     assert 'href="/@reporter/"' in html
+
+
+def test_merged_event_redirects_to_where_it_went(client, world):
+    survivor = world[0]
+    middle = EventFactory(state=EventState.MERGED, merged_into=survivor)
+    old = EventFactory(state=EventState.MERGED, merged_into=middle)
+    response = client.get(f"/events/{old.pk}/")
+    assert response.status_code == 302 and response["Location"] == f"/events/{survivor.pk}/"
+    hidden_target = EventFactory(hidden=True)
+    orphan = EventFactory(state=EventState.MERGED, merged_into=hidden_target)
+    assert client.get(f"/events/{orphan.pk}/").status_code == 404

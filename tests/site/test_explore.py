@@ -261,3 +261,29 @@ def test_fresh_skips_the_cached_feed(client, world, no_ranking):
 def test_history_restore_gets_the_whole_page(client, world, no_ranking):
     response = client.get("/?tab=news", HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
     assert "<html" in response.content.decode()
+
+
+def test_trending_near_me_can_show_everywhere(client, user, world, no_ranking):
+    local = EventFactory(title="Porto festival", category="entertainment", location="Porto")
+    user.location, user.show_local_trends = "Porto", True
+    user.save()
+    client.force_login(user)
+    near = client.get("/?tab=trending")
+    assert card_ids(near) == {local.pk}
+    assert "Trending near Porto" in near.content.decode()
+    everywhere = client.get("/?tab=trending&scope=all")
+    assert card_ids(everywhere) == {e.pk for e in world} | {local.pk}
+    assert "Show trends near Porto" in everywhere.content.decode()
+    # turning the setting off makes Trending global
+    user.show_local_trends = False
+    user.save()
+    site.feed_invalidate(user=user)
+    assert card_ids(client.get("/?tab=trending")) == {e.pk for e in world} | {local.pk}
+
+
+def test_feed_items_survive_pickling_with_memoryview_columns():
+    import pickle
+
+    event = EventFactory.build(centroid=memoryview(b"\x00\x01"))
+    site._make_picklable(event)
+    assert pickle.loads(pickle.dumps(event)).centroid == b"\x00\x01"
