@@ -36,6 +36,9 @@ from .features import PostFeatures
 TERM_TYPE_WEIGHTS = {"#": 2.0, "@e:": 1.5, "d:": 1.0, "l:": 0.5}
 
 
+KEY_PREFIXES = ("#", "@e:")
+
+
 def term_type_weight(term: str) -> float:
     for prefix, weight in TERM_TYPE_WEIGHTS.items():
         if term.startswith(prefix):
@@ -56,6 +59,10 @@ class ClusterParams:
     min_embedding_cos: float = 0.25
     # A term explains a post fully once it appears in this share of the cluster's posts.
     lex_saturation: float = 0.25
+    # Look-alike events: a post whose hashtags/names are all unknown to a cluster that has
+    # dominant ones (in >= dominant_share of its posts) is penalised by conflict_weight.
+    conflict_weight: float = 0.15
+    dominant_share: float = 0.5
     # Only this many of a post's highest-IDF terms are used for the candidate lookup.
     lookup_terms: int = 8
     # The most recently active clusters are always candidates (posts without rare terms).
@@ -121,6 +128,8 @@ class ClusterState:
     # (post id, vector) of the latest members, for drift checks.
     recent: list[tuple[int, np.ndarray]] = field(default_factory=list)
     members: list[int] = field(default_factory=list)
+    # Hashtags/names carried by a large share of the posts (refreshed as the cluster grows).
+    dominant: frozenset = frozenset()
 
     @property
     def centroid(self) -> np.ndarray:
@@ -238,16 +247,32 @@ class OnlineClusterer:
         return weights
 
     def _lexical(self, c: ClusterState, weights: dict[str, float], total: float) -> float:
+        """Share of the post's IDF weight the cluster's profile explains, minus a conflict
+        penalty when the post names only places/hashtags the cluster has never carried while
+        the cluster has dominant ones of its own (two floods in two cities)."""
         if total <= 0 or c.size == 0:
             return 0.0
         sat = self.p.lex_saturation * c.size
         tc = c.term_counts
         got = 0.0
+        keys = known_keys = 0
         for t, w in weights.items():
             n = tc.get(t)
+            is_key = t.startswith(KEY_PREFIXES)
+            keys += is_key
             if n:
                 got += w * min(1.0, n / sat)
-        return got / total
+                known_keys += is_key
+        score = got / total
+        if keys and not known_keys and c.dominant:
+            score -= self.p.conflict_weight
+        return score
+
+    def _refresh_dominant(self, c: ClusterState) -> None:
+        floor = self.p.dominant_share * c.size
+        c.dominant = frozenset(
+            t for t, n in c.term_counts.items() if n >= floor and n >= 2 and t.startswith(KEY_PREFIXES)
+        )
 
     # ------------------------------------------------------------------ candidates
     def _candidates(self, weights: dict[str, float]) -> list[int]:
@@ -365,6 +390,8 @@ class OnlineClusterer:
         if len(c.recent) > self.p.recent_buffer:
             del c.recent[: len(c.recent) - self.p.recent_buffer]
         self._refresh_row(c)
+        if c.size < 20 or c.size % 10 == 0:
+            self._refresh_dominant(c)
         self._recent[c.id] = None
         self._recent.move_to_end(c.id)
         if not c.is_event and c.size >= self.p.min_members and c.unique_authors >= self.p.min_authors:
@@ -534,6 +561,7 @@ class OnlineClusterer:
         )
         self._index_terms(keep, gone.term_counts.keys())
         self._refresh_row(keep)
+        self._refresh_dominant(keep)
         self._release_slot(gone.id)
         self._recent.pop(gone.id, None)
         for t in gone.term_counts:
@@ -616,6 +644,7 @@ class OnlineClusterer:
         """Install a cluster loaded from storage (the worker's single-writer shard state)."""
         self.clusters[c.id] = c
         self._next_id = max(self._next_id, c.id + 1)
+        self._refresh_dominant(c)
         if active and not c.dormant:
             self._take_slot(c.id)
             self._refresh_row(c)

@@ -182,7 +182,7 @@ def evaluate(rows: list[StreamRow], result: ReplayResult) -> dict:
     in_events = [i for i, lab in enumerate(result.labels) if lab is not None]
     off_in_events = sum(1 for i in in_events if rows[i].off_topic)
     off_total = sum(1 for r_ in rows if r_.off_topic)
-    golds = {r_.gold for r_ in rows if r_.gold is not None}
+    golds = {r_.gold for r_ in rows if r_.gold is not None and not r_.off_topic}
     delays = [d["delay"] for d in result.detections.values()]
     return {
         "bcubed_precision": round(p, 4),
