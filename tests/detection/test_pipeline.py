@@ -1,0 +1,171 @@
+"""The database-backed pipeline: the same detection code, state loaded from and written to the DB."""
+
+import datetime as dt
+import json
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from tests.factories import TweetFactory, UserFactory
+from trends import pipeline
+from trends.models import (
+    BlockRule,
+    Event,
+    EventBucket,
+    EventMembership,
+    EventSnapshot,
+    PipelineState,
+    Tweet,
+)
+from trends.text import extract_hashtags
+
+pytestmark = pytest.mark.django_db
+
+QUAKE = "Strong earthquake shakes Lima buildings damaged rescue teams #limaquake"
+MATCH = "Madrid wins the derby match late goal stadium fans celebrate #elclasico"
+
+
+def _post(text, at, author=None, i=0):
+    words = text.split()
+    # Vary one word per post so texts are not identical.
+    body = " ".join(words[:-1] + [f"w{i}", words[-1]])
+    return TweetFactory(text=body, created_at=at, author=author or UserFactory(), hashtags=extract_hashtags(body))
+
+
+@pytest.fixture
+def stream(fake_embedder):
+    start = timezone.now() - dt.timedelta(minutes=30)
+    quake = [_post(QUAKE, start + dt.timedelta(seconds=20 * i), i=i) for i in range(12)]
+    match = [_post(MATCH, start + dt.timedelta(seconds=20 * i + 7), i=i) for i in range(12)]
+    noise = [
+        _post(f"random musing number {i} about breakfast and weather", start + dt.timedelta(seconds=33 * i), i=i)
+        for i in range(3)
+    ]
+    return quake, match, noise
+
+
+def _run_all(tweets, limit=None):
+    assert pipeline.tweets_embed(tweet_ids=[t.pk for t in tweets]) == len(tweets)
+    total = 0
+    while n := pipeline.shard_cluster(shard=0, limit=limit):
+        total += n
+    return total
+
+
+def test_stream_becomes_two_events_with_noise_left_out_and_is_idempotent(stream):
+    quake, match, noise = stream
+    assert _run_all(quake + match + noise) == 27
+    assert pipeline.shard_cluster(shard=0) == 0  # nothing left: a re-run is a no-op
+    assert pipeline.tweets_embed(tweet_ids=[t.pk for t in quake]) == 0
+    events = {m.event_id for m in EventMembership.objects.filter(tweet__in=quake)}
+    assert len(events) == 1
+    quake_event = Event.objects.get(pk=events.pop())
+    match_event = Event.objects.get(pk=EventMembership.objects.get(tweet=match[0]).event_id)
+    assert quake_event.pk != match_event.pk
+    assert quake_event.tweet_count == 12 and quake_event.author_count == 12
+    assert "limaquake" in quake_event.hashtags
+    assert set(Tweet.objects.filter(pk__in=[t.pk for t in quake + match]).values_list("pipeline_state", flat=True)) == {
+        PipelineState.ASSIGNED
+    }
+    for t in noise:
+        t.refresh_from_db()
+        assert t.pipeline_state == PipelineState.UNASSIGNED
+        assert not EventMembership.objects.filter(tweet=t, event__author_count__gte=5).exists()
+    assert sum(EventBucket.objects.filter(event=quake_event).values_list("tweets", flat=True)) == 12
+    assert sum(EventBucket.objects.filter(event=quake_event).values_list("new_authors", flat=True)) == 12
+    assert EventSnapshot.objects.filter(event=quake_event, note="detected").exists()
+
+
+def test_state_is_reloaded_between_batches_and_ids_stay_stable(stream):
+    quake, match, noise = stream
+    _run_all(quake + match + noise, limit=5)
+    assert len({m.event_id for m in EventMembership.objects.filter(tweet__in=quake)}) == 1
+    assert len({m.event_id for m in EventMembership.objects.filter(tweet__in=match)}) == 1
+
+
+def test_score_lifecycle_and_describe(stream):
+    quake, match, noise = stream
+    _run_all(quake + match + noise)
+    now = timezone.now()
+    assert pipeline.events_score(now=now) == 2
+    event = Event.objects.get(pk=EventMembership.objects.get(tweet=quake[0]).event_id)
+    assert event.trend_score > 0 and event.surprise > 0 and event.velocity > 0
+    assert pipeline.events_update_lifecycle(now=now) == 2
+    event.refresh_from_db()
+    assert event.state == "trending" and event.trending_since is not None
+    # Idempotent: a second run changes nothing.
+    assert pipeline.events_update_lifecycle(now=now) == 0
+    Event.objects.filter(pk=event.pk).update(title="Curated title", title_locked=True)
+    assert pipeline.events_describe() == 2
+    event.refresh_from_db()
+    assert event.title == "Curated title"
+    other = Event.objects.get(pk=EventMembership.objects.get(tweet=match[0]).event_id)
+    assert other.title and other.summary.startswith("Trending in")
+    assert other.category in {"sports", "news", "entertainment", "technology", "politics", "science", "business",
+                              "other"}
+    reps = other.representative_tweet_ids
+    assert reps and set(reps) <= {t.pk for t in match}
+    authors = Tweet.objects.filter(pk__in=reps).values_list("author_id", flat=True)
+    assert len(set(authors)) == len(reps)
+    # Long silence archives it.
+    later = now + dt.timedelta(days=10)
+    pipeline.events_score(now=later)
+    pipeline.events_update_lifecycle(now=later)
+    other.refresh_from_db()
+    assert other.state == "archived"
+
+
+def test_blocked_content_never_enters_events(stream, fake_embedder):
+    quake, match, noise = stream
+    BlockRule.objects.create(kind=BlockRule.Kind.HASHTAG, value="elclasico", action=BlockRule.Action.BLOCK)
+    from trends.curation.services import blockrules_invalidate
+
+    blockrules_invalidate()
+    _run_all(quake + match + noise)
+    for t in match:
+        t.refresh_from_db()
+        assert t.pipeline_state == PipelineState.EXCLUDED
+    assert not EventMembership.objects.filter(tweet__in=match).exists()
+    assert EventMembership.objects.filter(tweet__in=quake).count() == 12
+
+
+def test_evaluate_events_command_on_a_generated_csv(tmp_path, fake_embedder, capsys):
+    start = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    lines = ["event,tweet_id,timestamp_utc,text,informativeness"]
+    n = 0
+    for name, text in (("quake", QUAKE), ("match", MATCH)):
+        for i in range(15):
+            n += 1
+            ts = (start + dt.timedelta(seconds=30 * i + (7 if name == "match" else 0))).strftime("%Y-%m-%dT%H:%M:%SZ")
+            body = text.replace("#", f"w{i} #")
+            lines.append(f'{name},{n},{ts},"{body}",Related and informative')
+    for i in range(4):
+        n += 1
+        lines.append(f'quake,{n},2030-01-01T00:0{i}:10Z,"lunch plans {i} and some weather chat",Not related')
+    path = tmp_path / "tiny.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out.json"
+    call_command("evaluate_events", str(path), "--json", str(out), "--cache-dir", str(tmp_path / "cache"))
+    printed = json.loads(capsys.readouterr().out.strip())
+    saved = json.loads(out.read_text())
+    assert printed == saved
+    for key in ("bcubed_precision", "bcubed_recall", "bcubed_f1", "nmi", "ari", "events_gold", "events_detected",
+                "median_detection_delay_tweets", "noise_in_events_share", "embed_tweets_per_second",
+                "cluster_tweets_per_second"):
+        assert key in printed
+    assert printed["events_gold"] == 2 and printed["events_detected"] == 2
+    assert printed["bcubed_f1"] > 0.9
+    assert printed["median_detection_delay_tweets"] <= 10
+    # Second run: every embedding comes from the cache.
+    call_command("evaluate_events", str(path), "--cache-dir", str(tmp_path / "cache"))
+    assert json.loads(capsys.readouterr().out.strip())["embeddings_computed"] == 0
+
+
+def test_evaluate_events_rejects_a_csv_without_the_required_columns(tmp_path, fake_embedder):
+    from django.core.management.base import CommandError
+
+    path = tmp_path / "bad.csv"
+    path.write_text("id,text\n1,hello\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="missing column"):
+        call_command("evaluate_events", str(path))
