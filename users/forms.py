@@ -27,7 +27,7 @@ class SignupForm(forms.Form):
         label="Handle",
         max_length=30,
         help_text="1-30 letters, digits or underscores. People find you at /@handle.",
-        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}),
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false", "autofocus": True}),
     )
     display_name = forms.CharField(label="Display name", max_length=80, required=False)
     email = forms.EmailField(label="Email (optional)", required=False)
