@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from tests.factories import TweetFactory, UserFactory
+from tests.factories import TweetFactory
 from trends import pipeline
 from trends.models import (
     BlockRule,
@@ -19,6 +19,7 @@ from trends.models import (
     Tweet,
 )
 from trends.text import extract_hashtags
+from users.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -26,11 +27,17 @@ QUAKE = "Strong earthquake shakes Lima buildings damaged rescue teams #limaquake
 MATCH = "Madrid wins the derby match late goal stadium fans celebrate #elclasico"
 
 
+def _user():
+    # No password hashing: factories hash one per user, which dominates these tests' time.
+    n = User.objects.count()
+    return User.objects.create(username=f"detect{n}")
+
+
 def _post(text, at, author=None, i=0):
     words = text.split()
     # Vary one word per post so texts are not identical.
     body = " ".join(words[:-1] + [f"w{i}", words[-1]])
-    return TweetFactory(text=body, created_at=at, author=author or UserFactory(), hashtags=extract_hashtags(body))
+    return TweetFactory(text=body, created_at=at, author=author or _user(), hashtags=extract_hashtags(body))
 
 
 @pytest.fixture
