@@ -110,3 +110,12 @@ def test_unknown_api_paths_are_json_404(api, path):
     response = api.get(path)
     assert response.status_code == 404
     assert response.json() == {"errors": {"detail": ["Not found."]}}
+
+
+def test_bulk_posting_has_its_own_lower_rate(auth_api, throttle_rates):
+    throttle_rates(posting_bulk="1/min", posting="100/min")
+    body = {"items": [{"text": "a"}, {"text": "b"}]}
+    assert post_json(auth_api, "/api/v1/tweets/bulk", body).status_code == 200
+    assert post_json(auth_api, "/api/v1/tweets/bulk", body).status_code == 429
+    assert post_json(auth_api, "/api/v1/tweets", {"text": "single still fine"}).status_code == 201
+    assert Tweet.objects.count() == 3

@@ -68,3 +68,18 @@ def test_envelope_errors(auth_api, body):
     assert response.status_code == 400
     assert response.json()["errors"]
     assert not Engagement.objects.exists()
+
+
+def test_report_event_once_per_account(api, auth_api, other_api, user):
+    event = EventFactory()
+    assert api.post(f"/api/v1/events/{event.pk}/report").status_code == 401
+    first = auth_api.post(f"/api/v1/events/{event.pk}/report")
+    assert first.status_code == 201 and first.json() == {"reported": True}
+    again = auth_api.post(f"/api/v1/events/{event.pk}/report")
+    assert again.json() == {"reported": False}
+    assert other_api.post(f"/api/v1/events/{event.pk}/report").json() == {"reported": True}
+    event.refresh_from_db()
+    assert event.spam_reports == 2
+    assert Engagement.objects.filter(event=event, kind="report", user=user).count() == 1
+    hidden = EventFactory(hidden=True)
+    assert auth_api.post(f"/api/v1/events/{hidden.pk}/report").status_code == 404

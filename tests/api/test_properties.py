@@ -49,7 +49,10 @@ bodies = st.fixed_dictionaries(
 
 @pytest.fixture
 def generous_throttles(throttle_rates):
-    throttle_rates(posting="1000000/min", posting_ip="1000000/min", user="1000000/min")
+    throttle_rates(
+        posting="1000000/min", posting_ip="1000000/min", user="1000000/min",
+        posting_bulk="1000000/min", posting_bulk_ip="1000000/min",
+    )
 
 
 def _encode(body) -> bytes:

@@ -29,15 +29,17 @@ schema = _load_schema()
 
 
 @pytest.fixture
-def world(db, throttle_rates, in_process_wsgi):
+def world(db, throttle_rates, in_process_wsgi, fake_embedder):
     throttle_rates(
         anon="100000/min", user="100000/min", auth="100000/min", auth_ip="100000/min",
         posting="100000/min", posting_ip="100000/min", engagement="100000/min", engagement_ip="100000/min",
-        follow="100000/min", follow_ip="100000/min",
+        follow="100000/min", follow_ip="100000/min", posting_bulk="100000/min", posting_bulk_ip="100000/min",
+        report="100000/min", report_ip="100000/min", curation="100000/min", curation_ip="100000/min",
     )
     from rest_framework.authtoken.models import Token
 
-    user = UserFactory(username="fuzzer")
+    # Staff, so the curation operations are exercised too (not only their 403).
+    user = UserFactory(username="fuzzer", is_staff=True, is_superuser=True)
     UserFactory(username="ada")
     event = EventFactory(pk=1)
     add_members(event, [TweetFactory(author=user) for _ in range(3)])

@@ -58,6 +58,7 @@ v1 = [
     path("events/<id64:event_id>/tweets", views.EventTweetsView.as_view(), name="event-tweets"),
     path("events/<id64:event_id>/related", views.EventRelatedView.as_view(), name="event-related"),
     path("events/<id64:event_id>/story", views.EventStoryView.as_view(), name="event-story"),
+    path("events/<id64:event_id>/report", views.EventReportView.as_view(), name="event-report"),
     path("engagement", views.EngagementBatchView.as_view(), name="engagement"),
     path("curation/events/approve", curation.ApproveView.as_view(), name="curation-approve"),
     path("curation/events/reject", curation.RejectView.as_view(), name="curation-reject"),

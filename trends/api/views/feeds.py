@@ -6,15 +6,16 @@ from typing import Any
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import generics, serializers
+from rest_framework import generics, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from trends import selectors
+from trends import selectors, services
 from trends.api import feeds
 from trends.api import selectors as api_selectors
 from trends.api.conditional import conditional, newest
 from trends.api.filters import EventFilter
+from trends.api.idempotency import idempotent
 from trends.api.pagination import IdCursorPagination, offset_page, page_of, page_response
 from trends.api.serializers import (
     LANG_REGEX,
@@ -26,7 +27,16 @@ from trends.api.serializers import (
     TopicListSerializer,
     TweetSerializer,
 )
-from trends.api.views.common import AUTH_READ_ERRORS, CURSOR_PARAMS, READ_ERRORS, ApiView, event_for
+from trends.api.views.common import (
+    AUTH_READ_ERRORS,
+    CURSOR_PARAMS,
+    E404,
+    IDEMPOTENCY_HEADER,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    ApiView,
+    event_for,
+)
 from trends.api.views.posts import TWEET_EXAMPLE
 from trends.models import Category
 
@@ -327,3 +337,31 @@ class EventStoryView(ApiView):
         return Response(
             StorySerializer({"event": event, "snapshots": snapshots, "links": links}).data
         )
+
+
+class ReportOutSerializer(serializers.Serializer):
+    reported = serializers.BooleanField(help_text="False when this account had reported the event before.")
+
+
+@extend_schema(tags=["events"])
+class EventReportView(ApiView):
+    permission_classes = [IsAuthenticated]
+    throttle_scope = "report"
+
+    @extend_schema(
+        operation_id="events_report",
+        summary="Report an event as spam or abuse",
+        description=(
+            "Hides the event from the caller's feeds at once and counts against the event's health. "
+            "Each account counts once per event; repeating it is harmless."
+        ),
+        request=None,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: ReportOutSerializer, 404: E404, **WRITE_ERRORS},
+        examples=[OpenApiExample("Reported", value={"reported": True}, response_only=True, status_codes=["201"])],
+    )
+    @idempotent
+    def post(self, request, event_id: int, *args, **kwargs):
+        event = event_for(request, event_id)
+        engagement = services.event_report(user=request.user, event=event, surface="api")
+        return Response({"reported": engagement.kind == "report"}, status=status.HTTP_201_CREATED)
