@@ -244,3 +244,21 @@ def test_live_ranker_contract(api, auth_api, user):
         assert hidden.pk not in ids
         assert ids <= {visible.pk}
         assert all(r["explanation"] and isinstance(r["features"], dict) for r in results)
+        if feeds._ranking_function("rank_for_user") is not None and "for-you" in url:
+            # The real ranker answered (not the degraded path).
+            assert all(r["variant"] != feeds.FALLBACK_VARIANT for r in results), results
+
+
+def test_ranker_failure_degrades_to_trending(auth_api, monkeypatch, caplog):
+    event = EventFactory()
+
+    def broken(**kwargs):
+        raise RuntimeError("model file missing")
+
+    monkeypatch.setattr(feeds, "_ranking_function", lambda name: broken)
+    response = auth_api.get("/api/v1/explore/for-you")
+    assert response.status_code == 200
+    assert [r["event"]["id"] for r in response.json()["results"]] == [event.pk]
+    assert response.json()["results"][0]["variant"] == feeds.FALLBACK_VARIANT
+    assert "rank_for_user failed" in caplog.text
+    assert auth_api.get("/api/v1/explore/trending").status_code == 200

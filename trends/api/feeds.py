@@ -8,10 +8,14 @@ feeds fall back to the plain trending selector with a generic explanation.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Any
 
 from trends import selectors
 from trends.ranking.types import RankedEvent
+
+logger = logging.getLogger(__name__)
+FALLBACK_VARIANT = "fallback-trending"
 
 
 def _ranking_function(name: str):
@@ -29,7 +33,7 @@ def _fallback(events: list[Any], *, offset: int, explanation: str) -> list[Ranke
             score=float(event.trend_score),
             explanation=explanation,
             features={"trend": float(event.trend_score)},
-            variant="fallback-trending",
+            variant=FALLBACK_VARIANT,
             position=offset + index + 1,
         )
         for index, event in enumerate(events)
@@ -52,8 +56,12 @@ def _normalise(items, *, offset: int, explanation: str) -> list[RankedEvent]:
 def for_you(*, user, limit: int, offset: int, category: str | None = None) -> list[RankedEvent]:
     rank = _ranking_function("rank_for_user")
     if rank is not None:
-        items = rank(user=user, limit=limit, offset=offset, category=category)
-        return _normalise(items, offset=offset, explanation="Recommended for you")
+        try:
+            items = rank(user=user, limit=limit, offset=offset, category=category)
+            return _normalise(items, offset=offset, explanation="Recommended for you")
+        except Exception:
+            # A ranker failure must not take the Explore tab down: serve trending, loudly.
+            logger.exception("rank_for_user failed; serving the trending fallback")
     languages = [lang for lang in (user.languages or []) if isinstance(lang, str)]
     events = selectors.event_list_trending(
         language=languages[0] if len(languages) == 1 else None, category=category, limit=limit, offset=offset
@@ -66,8 +74,11 @@ def trending(
 ) -> list[RankedEvent]:
     rank = _ranking_function("trending_events")
     if rank is not None:
-        items = rank(language=language, location=location, category=category, limit=limit, offset=offset)
-        return _normalise(items, offset=offset, explanation="Trending")
+        try:
+            items = rank(language=language, location=location, category=category, limit=limit, offset=offset)
+            return _normalise(items, offset=offset, explanation="Trending")
+        except Exception:
+            logger.exception("trending_events failed; serving the selector fallback")
     events = selectors.event_list_trending(
         language=language, location=location, category=category, limit=limit, offset=offset
     )
