@@ -80,3 +80,29 @@ def test_linkify_shortens_long_urls():
     url = "https://example.org/" + "a" * 80
     out = str(linkify(url))
     assert f'href="{url}"' in out and "…</a>" in out
+
+
+def test_linkify_never_emits_markup_beyond_safe_links():
+    import re
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    alphabet = st.sampled_from(list("<>\"'&#@:/.?=() abcxyzJSjs\u202e\u200d😀東") + ["javascript:", "http://", "https://", "<script>", "onerror="])
+    tag_re = re.compile(r"<(/?)([a-zA-Z]+)([^>]*)>")
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(alphabet, max_size=40).map("".join))
+    def check(text):
+        out = str(linkify(text))
+        for closing, name, attrs in tag_re.findall(out):
+            assert name == "a", out
+            if not closing:
+                href = re.search(r'href="([^"]*)"', attrs).group(1)
+                assert href.startswith(("http://", "https://", "/search/?q=", "/@")), out
+                assert 'rel="nofollow noopener ugc"' in attrs or href.startswith(("/search/", "/@")), out
+        # Outside the links, everything is escaped text: no brackets or quotes survive raw.
+        rest = tag_re.sub("", out)
+        assert not set(rest) & set("<>\"'"), out
+
+    check()
