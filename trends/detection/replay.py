@@ -183,6 +183,12 @@ def evaluate(rows: list[StreamRow], result: ReplayResult) -> dict:
     off_in_events = sum(1 for i in in_events if rows[i].off_topic)
     off_total = sum(1 for r_ in rows if r_.off_topic)
     golds = {r_.gold for r_ in rows if r_.gold is not None and not r_.off_topic}
+    # Events that are mostly about a gold event (on-topic rows in the majority): how polluted are they?
+    per_event: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for i in in_events:
+        per_event[result.labels[i]][1 if rows[i].off_topic else 0] += 1
+    matched = [(on, off) for on, off in per_event.values() if on >= off]
+    matched_rows = sum(on + off for on, off in matched)
     delays = [d["delay"] for d in result.detections.values()]
     return {
         "bcubed_precision": round(p, 4),
@@ -196,6 +202,8 @@ def evaluate(rows: list[StreamRow], result: ReplayResult) -> dict:
         "max_detection_delay_tweets": max(delays) if delays else None,
         # Share of event members that are off-topic rows ("noise in events").
         "noise_in_events_share": round(off_in_events / len(in_events), 4) if in_events else 0.0,
+        # The same, only over events that are mostly on-topic (noise polluting a real event).
+        "noise_in_matched_events_share": round(sum(off for _, off in matched) / matched_rows, 4) if matched_rows else 0.0,
         # Share of all off-topic rows that ended up in some event.
         "noise_rows_in_events_share": round(off_in_events / off_total, 4) if off_total else 0.0,
         "assigned_share": round(len(in_events) / len(rows), 4) if rows else 0.0,
