@@ -1,0 +1,99 @@
+"""Re-ranking: maximal marginal relevance with category quotas, source caps and pinned slots.
+
+Guarantees (tested): pinned events sit at their slot; in every run of `window` consecutive
+unpinned picks no category appears more than `category_max` times and no source more than
+`source_cap` times, as long as enough other candidates exist (the caps relax only when the
+alternative is a shorter page); items the caller excluded are never returned.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def rerank(
+    *,
+    scores: np.ndarray,
+    emb: np.ndarray,
+    category: np.ndarray,
+    source: np.ndarray,
+    pinned_slot: np.ndarray,
+    length: int,
+    mmr_lambda: float = 0.7,
+    window: int = 10,
+    category_max: int = 3,
+    source_cap: int = 2,
+    pool_size: int = 120,
+) -> np.ndarray:
+    """Indices (into the input arrays) of the re-ranked list, at most `length` long."""
+    n = scores.shape[0]
+    length = min(length, n)
+    if length <= 0:
+        return np.zeros(0, dtype=np.int64)
+
+    # Pins first: slot k (1-based) is position k-1; a clash goes to the next free slot.
+    fixed: dict[int, int] = {}
+    pinned_rows = np.flatnonzero(pinned_slot > 0)
+    for row in sorted(pinned_rows.tolist(), key=lambda r: (int(pinned_slot[r]), -float(scores[r]))):
+        pos = int(pinned_slot[row]) - 1
+        while pos in fixed:
+            pos += 1
+        if pos < length:
+            fixed[pos] = row
+
+    free = np.ones(n, dtype=bool)
+    if pinned_rows.size:
+        free[pinned_rows] = False  # a pin beyond the page length is not promoted into it either
+    candidates = np.flatnonzero(free)
+    k = min(candidates.size, max(pool_size, 3 * length))
+    if k < candidates.size:
+        top = np.argpartition(-scores[candidates], k - 1)[:k]
+        candidates = candidates[top]
+    candidates = candidates[np.argsort(-scores[candidates], kind="stable")]
+
+    s = scores[candidates].astype(np.float64)
+    spread = float(s.max() - s.min()) if s.size else 0.0
+    rel = (s - s.min()) / spread if spread > 0 else np.ones_like(s)
+    cand_emb = emb[candidates]
+    cand_cat = category[candidates]
+    cand_src = source[candidates]
+    max_sim = np.zeros(candidates.size, dtype=np.float64)
+    taken = np.zeros(candidates.size, dtype=bool)
+
+    out: list[int] = []
+    for pos in range(length):
+        if pos in fixed:
+            row = fixed[pos]
+            out.append(row)
+            if candidates.size:
+                max_sim = np.maximum(max_sim, cand_emb @ emb[row])
+            continue
+        if taken.all():
+            # Unpinned candidates ran out; later pinned slots still get placed.
+            continue
+        recent = out[max(0, len(out) - window + 1) :]
+        mmr = mmr_lambda * rel - (1.0 - mmr_lambda) * max_sim
+        mmr[taken] = -np.inf
+        allowed = ~taken
+        if recent:
+            recent_arr = np.asarray(recent)
+            cats, counts = np.unique(category[recent_arr], return_counts=True)
+            full_cats = cats[counts >= category_max]
+            cat_ok = ~np.isin(cand_cat, full_cats)
+            srcs = source[recent_arr]
+            srcs = srcs[srcs >= 0]
+            if srcs.size:
+                vals, cnts = np.unique(srcs, return_counts=True)
+                src_ok = ~np.isin(cand_src, vals[cnts >= source_cap])
+            else:
+                src_ok = np.ones_like(allowed)
+            for mask in (allowed & cat_ok & src_ok, allowed & src_ok, allowed):
+                if mask.any():
+                    allowed = mask
+                    break
+        choice = int(np.argmax(np.where(allowed, mmr, -np.inf)))
+        taken[choice] = True
+        out.append(int(candidates[choice]))
+        max_sim = np.maximum(max_sim, cand_emb @ cand_emb[choice])
+
+    return np.asarray(out[:length], dtype=np.int64)
