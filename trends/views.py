@@ -112,8 +112,9 @@ def new_events(request: HttpRequest) -> HttpResponse:
     tab = _tab(request)
     if not _htmx(request):
         return redirect(reverse("trends:home") + f"?tab={tab}")
-    since_ts = _int(request.GET.get("since"), default=0, lo=0, hi=2**40)
-    since = dt.datetime.fromtimestamp(since_ts, tz=dt.UTC) if since_ts else timezone.now()
+    now = timezone.now()
+    since_ts = _int(request.GET.get("since"), default=0, lo=0, hi=int(now.timestamp()))
+    since = dt.datetime.fromtimestamp(since_ts, tz=dt.UTC) if since_ts else now
     count = site.new_events_count(since=since, category=site.TAB_CATEGORY.get(tab))
     return render(request, "trends/_new_banner.html", {"tab": tab, "since": int(since.timestamp()), "count": count})
 

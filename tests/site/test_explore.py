@@ -194,6 +194,8 @@ def test_new_events_banner(client, world, htmx_headers):
     later = int((timezone.now() + dt.timedelta(minutes=1)).timestamp())
     quiet = client.get(f"/explore/new/?tab=trending&since={later}", **htmx_headers("new-banner"))
     assert "new event" not in quiet.content.decode()
+    for junk in ("10000000000000000", "-1", "abc", "1e9"):
+        assert client.get(f"/explore/new/?since={junk}", **htmx_headers("new-banner")).status_code == 200
     # without htmx the endpoint sends people to the tab itself
     plain = client.get(f"/explore/new/?tab=news&since={since}")
     assert plain.status_code == 302 and plain["Location"] == "/?tab=news"
