@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from celery import shared_task
 from celery.signals import task_failure, task_postrun, worker_ready
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from trends import pipeline
@@ -51,6 +53,32 @@ def embed_tweets(tweet_ids: list[int]) -> int:
     return done
 
 
+# Advisory-lock namespace for shard writers (any constant unique to this purpose).
+SHARD_LOCK_NAMESPACE = 7_340_001
+
+
+@contextmanager
+def shard_writer_lock(shard: int) -> Iterator[bool]:
+    """Single writer per shard, enforced by the database rather than by deployment discipline.
+
+    Routing sends a shard's work to one queue; if two workers ever consume it (a misconfigured
+    deploy, a rolling restart), the PostgreSQL advisory lock lets only one of them write, and the
+    other returns at once (its posts are drained by the holder or the next tick).
+    """
+    if connection.vendor != "postgresql":
+        yield True  # SQLite: one process, serialised writes
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SHARD_LOCK_NAMESPACE, shard])
+        acquired = bool(cursor.fetchone()[0])
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SHARD_LOCK_NAMESPACE, shard])
+
+
 @shared_task(
     name="pipeline.cluster_shard",
     queue="clustering-0",
@@ -62,12 +90,16 @@ def embed_tweets(tweet_ids: list[int]) -> int:
 )
 def cluster_shard(shard: int) -> int:
     total = 0
-    # Drain the shard in bounded batches so one task never holds a transaction for long.
-    for _ in range(20):
-        done = pipeline.shard_cluster(shard=shard)
-        total += done
-        if done < settings.CLUSTER_BATCH_SIZE:
-            break
+    with shard_writer_lock(shard) as acquired:
+        if not acquired:
+            logger.info("shard %s has an active writer; skipping", shard)
+            return 0
+        # Drain the shard in bounded batches so one task never holds a transaction for long.
+        for _ in range(20):
+            done = pipeline.shard_cluster(shard=shard)
+            total += done
+            if done < settings.CLUSTER_BATCH_SIZE:
+                break
     return total
 
 
