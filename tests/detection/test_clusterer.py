@@ -149,7 +149,7 @@ def test_candidate_lookup_stays_bounded_as_active_events_grow():
         cl.add(Post(id=i + 1, ts=T0 + i, vector=v, features=extract(f"topic{i} #tag{i}"), author=f"u{i}"))
     weights = cl.post_terms(extract("#tag5 topic7 #tag9 topic11"))
     cands = cl._candidates(weights)
-    bound = params.lookup_terms * params.max_postings + params.recent_candidates
+    bound = params.max_candidates + params.recent_candidates
     assert len(cl.active_ids) == 2000
     assert len(cands) <= bound
     # The clusters named by the post's rare terms are among the candidates.

@@ -66,9 +66,13 @@ class ClusterParams:
     # Only this many of a post's highest-IDF terms are used for the candidate lookup.
     lookup_terms: int = 8
     # The most recently active clusters are always candidates (posts without rare terms).
-    recent_candidates: int = 24
-    # Posting lists longer than this are truncated to the most recently active clusters.
-    max_postings: int = 64
+    recent_candidates: int = 16
+    # Posting lists longer than this are truncated to the most recently active clusters...
+    max_postings: int = 32
+    # ...and no more than this many clusters are found through the index.
+    max_candidates: int = 48
+    # Only the candidates with the closest embeddings get the (slower) lexical comparison.
+    lex_top: int = 16
     # Quietness: a cluster's time scale is its smoothed gap between posts times this factor,
     # clamped to [min_tau, max_tau] seconds.
     tau_factor: float = 12.0
@@ -276,19 +280,24 @@ class OnlineClusterer:
 
     # ------------------------------------------------------------------ candidates
     def _candidates(self, weights: dict[str, float]) -> list[int]:
+        """Clusters worth scoring: those under the post's rarest terms (most recently active first),
+        within a fixed budget, plus the few most recently active ones. The budget keeps the cost
+        per post flat however many clusters are active."""
+        p = self.p
         cands: dict[int, None] = {}
-        ranked = sorted(weights.items(), key=lambda kv: -kv[1])[: self.p.lookup_terms]
+        ranked = sorted(weights.items(), key=lambda kv: -kv[1])[: p.lookup_terms]
         for term, _ in ranked:
             posting = self._index.get(term)
             if not posting:
                 continue
-            # Most recently active first: the tail of the ordered posting list.
             for n, cid in enumerate(reversed(posting)):
-                if n >= self.p.max_postings:
+                if n >= p.max_postings or len(cands) >= p.max_candidates:
                     break
                 cands[cid] = None
+            if len(cands) >= p.max_candidates:
+                break
         for n, cid in enumerate(reversed(self._recent)):
-            if n >= self.p.recent_candidates:
+            if n >= p.recent_candidates:
                 break
             cands[cid] = None
         return list(cands)
@@ -310,15 +319,18 @@ class OnlineClusterer:
             return np.zeros(0), np.zeros(0)
         slots = np.fromiter((self._slot[c] for c in cands), dtype=np.int64, count=len(cands))
         cos = self._matrix[slots] @ post.vector
-        total = sum(weights.values())
-        lex = np.fromiter(
-            (self._lexical(self.clusters[c], weights, total) for c in cands), dtype=np.float32, count=len(cands)
-        )
-        quiet = np.fromiter(
-            (self._quietness(self.clusters[c], post.ts) for c in cands), dtype=np.float32, count=len(cands)
-        )
         p = self.p
-        score = p.emb_weight * cos + p.lex_weight * lex - p.time_weight * quiet
+        score = np.full(len(cands), -np.inf, dtype=np.float32)
+        # The lexical profile (a Python loop) is only consulted for the few candidates whose
+        # embedding is close enough to matter: the cost per post stays flat.
+        eligible = np.flatnonzero(cos >= p.min_embedding_cos)
+        if len(eligible) > p.lex_top:
+            eligible = eligible[np.argsort(-cos[eligible])[: p.lex_top]]
+        total = sum(weights.values())
+        for i in eligible:
+            c = self.clusters[cands[i]]
+            lex = self._lexical(c, weights, total)
+            score[i] = p.emb_weight * cos[i] + p.lex_weight * lex - p.time_weight * self._quietness(c, post.ts)
         return score, cos
 
     def _quietness(self, c: ClusterState, ts: float) -> float:
@@ -335,9 +347,8 @@ class OnlineClusterer:
         score, cos = self.score_candidates(post, weights, cands)
         best = -1
         if len(cands):
-            eligible = np.where(cos >= self.p.min_embedding_cos, score, -np.inf)
-            best = int(np.argmax(eligible))
-            if not np.isfinite(eligible[best]) or eligible[best] < self.p.assign_threshold:
+            best = int(np.argmax(score))
+            if not np.isfinite(score[best]) or score[best] < self.p.assign_threshold:
                 best = -1
         if best < 0:
             revived = self._try_revive(post, weights)
