@@ -1,20 +1,24 @@
-from django.core.exceptions import ImproperlyConfigured
-
 from explore_site.settings.base import DEBUG
 from explore_site.settings.env import env_bool, env_int, env_list, env_str
 
+DEV_SECRET_KEY = "dev-insecure-explore-key-not-for-production"
 _secret = env_str("DJANGO_SECRET_KEY")
-if _secret is None:
-    if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
-    # Development only: DEBUG is on, so this key never protects a production site.
-    _secret = "dev-insecure-explore-key-not-for-production"
-SECRET_KEY = _secret
+if not DEBUG and _secret in (None, DEV_SECRET_KEY):
+    # One readable line and a non-zero exit, not a traceback: this is an operator's mistake, not a bug,
+    # and it must stop every process (web, worker, beat, manage.py) before it serves anything.
+    raise SystemExit(
+        "Configuration error: DJANGO_SECRET_KEY must be set (to a long random value) when DJANGO_DEBUG=0; "
+        "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
+# Development only: DEBUG is on, so this key never protects a production site.
+SECRET_KEY = _secret or DEV_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
