@@ -12,7 +12,7 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +26,7 @@ from trends.models import Event, EventState
 
 EVENT_POSTS_PAGE = 20
 IMPRESSION_BATCH_MAX = 50
+MAX_ID = 2**63 - 1  # database integers stop here; bigger ids in URLs or forms simply do not exist
 SURFACES = {"for_you", "trending", "topic", "event", "search"}
 
 
@@ -49,8 +50,13 @@ def _vary(response: HttpResponse) -> HttpResponse:
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
+    """A same-site path to go back to; anything else (other hosts, schemes, view names) gets the fallback."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if (
+        target.startswith("/")
+        and "\x00" not in target
+        and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    ):
         return target
     return fallback
 
@@ -126,7 +132,7 @@ def impressions(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=204)
     ids = []
     for raw in request.POST.getlist("e")[:IMPRESSION_BATCH_MAX]:
-        if raw.isdigit():
+        if raw.isdigit() and int(raw) <= MAX_ID:
             ids.append(int(raw))
     offset = _int(request.POST.get("offset"), default=0, lo=0, hi=999 - IMPRESSION_BATCH_MAX)
     surface = request.POST.get("surface", "")
@@ -146,7 +152,7 @@ def impressions(request: HttpRequest) -> HttpResponse:
 
 
 def _feedback(request: HttpRequest, event_id: int, *, report: bool) -> HttpResponse:
-    event = Event.objects.filter(pk=event_id).first()
+    event = Event.objects.filter(pk=event_id).first() if event_id <= MAX_ID else None
     if event is None:
         raise Http404("No such event")
     surface = request.POST.get("surface", "")
@@ -163,7 +169,7 @@ def _feedback(request: HttpRequest, event_id: int, *, report: bool) -> HttpRespo
         request,
         "Thanks — reported. You won't see this event again." if report else "Got it. You won't see this event again.",
     )
-    return redirect(_safe_next(request, reverse("trends:home")))
+    return HttpResponseRedirect(_safe_next(request, reverse("trends:home")))
 
 
 @login_required
@@ -209,6 +215,8 @@ def _merged_target(event_id: int, max_hops: int = 5) -> int | None:
 
 @require_GET
 def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
+    if event_id > MAX_ID:
+        raise Http404("No such event")
     event = selectors.event_get_public(event_id=event_id)
     if event is None:
         # A merged event lives on in the one it was folded into: old links keep working.

@@ -17,9 +17,10 @@ from trends.models import Tweet
 from trends.views import rate_limited_response
 from users import services
 from users.forms import LoginForm, SettingsForm, SignupForm
-from users.models import Follow, User
+from users.models import HANDLE_VALIDATOR, Follow, User
 
 PROFILE_PAGE = 20
+HANDLE_RE = HANDLE_VALIDATOR.regex
 
 
 @require_http_methods(["GET", "POST"])
@@ -81,7 +82,10 @@ def settings_view(request: HttpRequest) -> HttpResponse:
 
 
 def _profile_user(handle: str) -> User:
-    user = User.objects.filter(username__iexact=handle.lstrip("@"), is_active=True).first()
+    handle = handle.lstrip("@")
+    if not HANDLE_RE.fullmatch(handle):
+        raise Http404("No such account")
+    user = User.objects.filter(username__iexact=handle, is_active=True).first()
     if user is None:
         raise Http404("No such account")
     return user

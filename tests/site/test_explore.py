@@ -183,6 +183,9 @@ def test_impression_beacon_ignores_anonymous_and_rejects_unknown(client, user, w
 
 
 def test_new_events_banner(client, world, htmx_headers):
+    from trends.models import Event
+
+    Event.objects.update(created_at=timezone.now() - dt.timedelta(minutes=2))
     since = int((timezone.now() - dt.timedelta(minutes=5)).timestamp())
     response = client.get(f"/explore/new/?tab=trending&since={since}", **htmx_headers("new-banner"))
     html = response.content.decode()
@@ -191,7 +194,7 @@ def test_new_events_banner(client, world, htmx_headers):
     assert 'hx-trigger="every 30s"' in html
     news = client.get(f"/explore/new/?tab=news&since={since}", **htmx_headers("new-banner"))
     assert "2 new events" in news.content.decode()
-    later = int((timezone.now() + dt.timedelta(minutes=1)).timestamp())
+    later = int((timezone.now() - dt.timedelta(minutes=1)).timestamp())
     quiet = client.get(f"/explore/new/?tab=trending&since={later}", **htmx_headers("new-banner"))
     assert "new event" not in quiet.content.decode()
     for junk in ("10000000000000000", "-1", "abc", "1e9"):
