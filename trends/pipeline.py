@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from trends.detection import lifecycle
 from trends.detection.category import CATEGORY_LABELS, categorizer_for
-from trends.detection.clusterer import ClusterParams, ClusterState, OnlineClusterer, Post
+from trends.detection.clusterer import ClusterParams, ClusterState, OnlineClusterer, Post, time_scale
 from trends.detection.features import PostFeatures, clean_for_embedding, extract
 from trends.detection.naming import (
     class_terms,
@@ -569,7 +569,7 @@ def events_update_lifecycle(*, now: dt.datetime | None = None) -> int:
     for event in events.iterator(chunk_size=1000):
         n = max(1, event.tweet_count)
         gap = (_ts(event.last_seen_at) - _ts(event.first_seen_at)) / (n - 1) if n > 1 else 0.0
-        tau = params.init_tau if gap <= 0 else min(params.max_tau, max(params.min_tau, params.tau_factor * gap))
+        tau = time_scale(gap=gap, size=event.tweet_count, params=params)
         state = lifecycle.next_state(
             state=event.state,
             author_count=event.author_count,

@@ -79,6 +79,8 @@ class ClusterParams:
     min_tau: float = 3600.0
     max_tau: float = 3 * 86400.0
     init_tau: float = 6 * 3600.0
+    # How much the floor grows per doubling of the cluster's size.
+    tau_size_boost: float = 1.0
     gap_smoothing: float = 0.1
     # Retire a cluster after this many time scales of silence.
     retire_after_taus: float = 4.0
@@ -104,6 +106,15 @@ class ClusterParams:
     split_min: int = 25
     recent_buffer: int = 200
     maintain_every: int = 200
+
+
+def time_scale(*, gap: float, size: int, params: ClusterParams) -> float:
+    """Seconds of silence after which a cluster counts as quiet (see ClusterParams)."""
+    p = params
+    if gap <= 0:
+        return p.init_tau
+    floor = p.min_tau * (1.0 + p.tau_size_boost * math.log2(max(1.0, size / max(1, p.min_members))))
+    return min(p.max_tau, max(floor, p.tau_factor * gap))
 
 
 @dataclass(slots=True)
@@ -145,9 +156,9 @@ class ClusterState:
         return len(self.author_counts)
 
     def tau(self, p: ClusterParams) -> float:
-        if self.gap <= 0:
-            return p.init_tau
-        return min(p.max_tau, max(p.min_tau, p.tau_factor * self.gap))
+        """The cluster's time scale: its own pace between posts, floored higher for big events
+        (a story with hundreds of posts does not end after one quiet hour)."""
+        return time_scale(gap=self.gap, size=self.size, params=p)
 
     def top_terms(self, k: int = 20) -> list[tuple[str, int]]:
         return self.term_counts.most_common(k)
@@ -466,12 +477,13 @@ class OnlineClusterer:
         """Retire quiet clusters, merge converged ones, split drifted ones. Returns the changes."""
         now = self.now if now is None else now
         start = len(self.changes)
+        # Merge first: a cluster about to go quiet still gets its chance to join its twin.
+        self._merge_pass(now)
+        self._split_pass(now)
         for cid in list(self._recent):
             c = self.clusters[cid]
             if now - c.last_ts > self.p.retire_after_taus * c.tau(self.p):
                 self._retire(c, now)
-        self._merge_pass(now)
-        self._split_pass(now)
         self._prune_dormant(now)
         return self.changes[start:]
 
