@@ -481,3 +481,10 @@ def test_roles_ensure_is_idempotent(roles):
     assert "manage_blocklist" not in curator_perms and "review_event" in curator_perms
     assert admin_perms == curator_perms | {"manage_blocklist"}
     assert User.objects.count() == 0
+
+
+def test_tasks_have_stable_names_on_the_maintenance_queue():
+    from trends.curation import tasks
+
+    assert (tasks.notify_pending.name, tasks.notify_pending.queue) == ("curation.notify_pending", "maintenance")
+    assert (tasks.reconcile.name, tasks.reconcile.queue) == ("curation.reconcile", "maintenance")
