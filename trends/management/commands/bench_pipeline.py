@@ -69,8 +69,10 @@ class Command(BaseCommand):
         log_dir = Path(settings.DATA_DIR) / "bench"
         log_dir.mkdir(parents=True, exist_ok=True)
         procs = []
+        names: list[str] = []
 
         def worker(name: str, queues: str, concurrency: int) -> None:
+            names.append(name)
             log = open(log_dir / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the worker
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "explore_site", "worker", "-l", "WARNING", "-n", f"{name}@%h",
@@ -100,6 +102,7 @@ class Command(BaseCommand):
 
             pipeline.events_score()
             score_s = time.monotonic() - score_started
+            memory = {name: _tree_rss_mb(proc.pid) for name, proc in zip(names, procs, strict=True)}
         finally:
             for proc in procs:
                 proc.terminate()
@@ -130,6 +133,7 @@ class Command(BaseCommand):
                 "assigned_all": round(done_at, 2),
                 "score": round(score_s, 2),
             },
+            "worker_rss_mb": memory,
             "embed_workers": embed_workers,
             "cluster_shards": max(1, settings.CLUSTER_SHARDS),
         }
@@ -162,3 +166,22 @@ class Command(BaseCommand):
                 return time.monotonic()
             time.sleep(0.2)
         raise CommandError("timed out waiting for clustering")
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a worker and its pool children (Linux /proc), in MiB."""
+    total_kb = 0
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+        except OSError:
+            continue
+    return round(total_kb / 1024, 1)
