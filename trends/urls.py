@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("explore/new/", views.new_events, name="new-events"),
     path("explore/seen/", views.impressions, name="impressions"),
+    path("explore/seen.gif", views.impressions_pixel, name="impressions-pixel"),
     path("events/<int:event_id>/", views.event_detail, name="event-detail"),
     path("events/<int:event_id>/dismiss/", views.event_dismiss, name="event-dismiss"),
     path("events/<int:event_id>/report/", views.event_report, name="event-report"),

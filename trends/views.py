@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -104,6 +107,11 @@ def home(request: HttpRequest) -> HttpResponse:
         "since": int(timezone.now().timestamp()),
         "compose_form": ComposeForm() if request.user.is_authenticated else None,
         "local_place": site.trending_scope(user=request.user) if tab == "trending" else "",
+        "pixel_token": (
+            impression_token(user=request.user, items=items, surface=surface, variant=items[0].variant)
+            if request.user.is_authenticated and items
+            else ""
+        ),
         "everywhere": everywhere,
     }
     if _htmx(request):
@@ -125,9 +133,38 @@ def new_events(request: HttpRequest) -> HttpResponse:
     return render(request, "trends/_new_banner.html", {"tab": tab, "since": int(since.timestamp()), "count": count})
 
 
+IMPRESSION_SALT = "explore.impressions"
+IMPRESSION_TOKEN_MAX_AGE = 3600
+# A 1x1 transparent GIF: what the no-JavaScript impression pixel answers with.
+PIXEL_GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
+
+
+def _log_impressions(user, *, ids: list[int], offset: int, surface: str, variant: str) -> None:
+    """One engagement_log_batch call for every card a page showed. Raises ValidationError."""
+    surface = surface if surface in SURFACES else ""
+    items = [
+        {"kind": "impression", "event_id": pk, "position": offset + i, "surface": surface, "variant": variant[:64]}
+        for i, pk in enumerate(ids[:IMPRESSION_BATCH_MAX])
+    ]
+    if items:
+        services.engagement_log_batch(user=user, items=items)
+
+
+def impression_token(*, user, items: list, surface: str, variant: str) -> str:
+    """Signed list of shown cards for the <noscript> pixel: only this user, only these cards, only for an hour."""
+    payload = {
+        "u": user.pk,
+        "e": [item.event.pk for item in items],
+        "o": items[0].position if items else 0,
+        "s": surface,
+        "v": variant,
+    }
+    return signing.dumps(payload, salt=IMPRESSION_SALT, compress=True)
+
+
 @require_POST
 def impressions(request: HttpRequest) -> HttpResponse:
-    """Batched impression beacon: one insert for all cards a page showed."""
+    """Batched impression beacon (htmx, on load): one insert for all cards a page showed."""
     if not request.user.is_authenticated:
         return HttpResponse(status=204)
     ids = []
@@ -135,20 +172,44 @@ def impressions(request: HttpRequest) -> HttpResponse:
         if raw.isdigit() and int(raw) <= MAX_ID:
             ids.append(int(raw))
     offset = _int(request.POST.get("offset"), default=0, lo=0, hi=999 - IMPRESSION_BATCH_MAX)
-    surface = request.POST.get("surface", "")
-    surface = surface if surface in SURFACES else ""
-    variant = request.POST.get("variant", "")[:64]
-    if not ids:
-        return HttpResponse(status=204)
-    items = [
-        {"kind": "impression", "event_id": pk, "position": offset + i, "surface": surface, "variant": variant}
-        for i, pk in enumerate(ids)
-    ]
     try:
-        services.engagement_log_batch(user=request.user, items=items)
+        _log_impressions(
+            request.user,
+            ids=ids,
+            offset=offset,
+            surface=request.POST.get("surface", ""),
+            variant=request.POST.get("variant", ""),
+        )
     except ValidationError as exc:
         return HttpResponse(f"Rejected: {'; '.join(exc.messages)}", status=400, content_type="text/plain")
     return HttpResponse(status=204)
+
+
+@require_GET
+def impressions_pixel(request: HttpRequest) -> HttpResponse:
+    """The same beacon for browsers without JavaScript: a signed, single-use <noscript> image."""
+    token = request.GET.get("t", "")
+    response = HttpResponse(PIXEL_GIF, content_type="image/gif")
+    response["Cache-Control"] = "no-store"
+    if not request.user.is_authenticated:
+        return response
+    try:
+        payload = signing.loads(token, salt=IMPRESSION_SALT, max_age=IMPRESSION_TOKEN_MAX_AGE)
+    except signing.BadSignature:
+        return response
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    # Single use: a reloaded or replayed pixel does not count the same page twice.
+    if payload.get("u") != request.user.pk or not cache.add(f"px:{digest}", 1, IMPRESSION_TOKEN_MAX_AGE):
+        return response
+    with contextlib.suppress(ValidationError):  # an event deleted since the render: nothing to count
+        _log_impressions(
+            request.user,
+            ids=[int(i) for i in payload.get("e", [])],
+            offset=int(payload.get("o", 0)),
+            surface=str(payload.get("s", "")),
+            variant=str(payload.get("v", "")),
+        )
+    return response
 
 
 def _feedback(request: HttpRequest, event_id: int, *, report: bool) -> HttpResponse:

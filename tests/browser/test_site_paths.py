@@ -64,6 +64,11 @@ def test_main_paths(make_page, browser_world, javascript):
     page.reload()
     expect(card(page, derby)).to_have_count(0)
 
+    # The page's impressions were logged (htmx beacon with JS, <noscript> pixel without).
+    expect(page.locator("li.card").first).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert Engagement.objects.filter(user=user, kind="impression").exists()
+
     # Open an event and toggle Top/Latest.
     marathon = browser_world[6]
     page.get_by_role("link", name=marathon.title, exact=True).click()

@@ -292,3 +292,33 @@ def test_feed_items_survive_pickling_with_memoryview_columns():
     event = EventFactory.build(centroid=memoryview(b"\x00\x01"))
     site._make_picklable(event)
     assert pickle.loads(pickle.dumps(event)).centroid == b"\x00\x01"
+
+
+def test_noscript_pixel_logs_impressions_once_for_its_user(client, user, world, no_ranking):
+    import re
+
+    from tests.factories import UserFactory
+
+    client.force_login(user)
+    html = client.get("/?tab=trending").content.decode()
+    src = re.search(r'<noscript><img src="([^"]+)"', html).group(1).replace("&amp;", "&")
+    # someone else cannot spend this user's pixel
+    other = Client()
+    other.force_login(UserFactory())
+    assert other.get(src)["Content-Type"] == "image/gif"
+    assert not Engagement.objects.filter(kind="impression").exists()
+    response = client.get(src)
+    assert response.status_code == 200 and response["Content-Type"] == "image/gif"
+    assert response["Cache-Control"] == "no-store"
+    rows = Engagement.objects.filter(user=user, kind="impression")
+    assert sorted(rows.values_list("position", flat=True)) == list(range(len(world)))
+    assert set(rows.values_list("surface", flat=True)) == {"trending"}
+    client.get(src)  # replayed: not counted again
+    assert rows.count() == len(world)
+    assert client.get("/explore/seen.gif?t=forged").status_code == 200
+    assert rows.count() == len(world)
+
+
+def test_anonymous_pages_have_no_pixel(client, world, no_ranking):
+    assert "noscript" not in client.get("/").content.decode()
+    assert client.get("/explore/seen.gif").status_code == 200
