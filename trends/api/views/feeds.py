@@ -77,6 +77,8 @@ def _plain(value: Any) -> Any:
 
 
 def ranked_payload(items) -> list[dict]:
+    # One serializer for the whole page: a serializer per item deep-copies its fields every time.
+    events = EventSerializer([item.event for item in items], many=True).data
     return [
         {
             "position": int(item.position),
@@ -84,9 +86,9 @@ def ranked_payload(items) -> list[dict]:
             "explanation": item.explanation or "",
             "features": _plain(item.features or {}),
             "variant": item.variant or "",
-            "event": EventSerializer(item.event).data,
+            "event": event,
         }
-        for item in items
+        for item, event in zip(items, events, strict=True)
     ]
 
 
@@ -302,7 +304,14 @@ class EventRelatedView(ApiView):
         limit = parse_limit(request.query_params.get("limit"), default=10, maximum=50)
         related = api_selectors.events_related(event=event, user=request.user, limit=limit)
         return Response(
-            {"results": [{"similarity": score, "event": EventSerializer(e).data} for score, e in related]}
+            {
+                "results": [
+                    {"similarity": score, "event": data}
+                    for (score, _), data in zip(
+                        related, EventSerializer([e for _, e in related], many=True).data, strict=True
+                    )
+                ]
+            }
         )
 
 

@@ -140,11 +140,13 @@ class TweetBulkCreateView(ApiView):
         results = api_services.tweets_bulk_create(
             author=request.user, items=envelope.validated_data["items"], allowed=TWEET_INPUT_FIELDS
         )
+        stored = [r.tweet for r in results if r.tweet is not None]
+        rendered = iter(TweetSerializer(stored, many=True).data)
         body = []
         for result in results:
             item = {"index": result.index, "status": result.status}
             if result.tweet is not None:
-                item["tweet"] = TweetSerializer(result.tweet).data
+                item["tweet"] = next(rendered)
             if result.errors:
                 item["errors"] = result.errors
             body.append(item)
@@ -225,6 +227,12 @@ class TweetSearchView(ApiView):
         else:
             hits = [(None, tweet) for tweet in selectors.tweet_search(query=query, limit=limit)]
         return Response(
-            {"mode": mode, "results": [{"score": score, "tweet": TweetSerializer(t).data} for score, t in hits]}
+            {
+                "mode": mode,
+                "results": [
+                    {"score": score, "tweet": data}
+                    for (score, _), data in zip(hits, TweetSerializer([t for _, t in hits], many=True).data, strict=True)
+                ],
+            }
         )
 
