@@ -32,12 +32,12 @@ from scipy.stats import poisson
 
 @dataclass(slots=True, frozen=True)
 class TrendParams:
-    bucket_seconds: int = 600
-    window_buckets: int = 6  # one hour
-    # New unique authors per bucket expected of an event that has no history yet.
-    prior_rate: float = 0.05
+    bucket_seconds: int = 300
+    window_buckets: int = 12  # one hour
+    # New unique authors per bucket expected of an event that has no history yet (0.3 an hour).
+    prior_rate: float = 0.025
     baseline_half_life: float = 24 * 3600.0
-    baseline_horizon_buckets: int = 7 * 144  # a week of 10-minute buckets
+    baseline_horizon_buckets: int = 7 * 288  # a week of 5-minute buckets
     score_half_life: float = 4 * 3600.0
     max_surprise: float = 50.0
     # Coordination: this many near-duplicates (SimHash Hamming distance <= dup_bits) in a window
