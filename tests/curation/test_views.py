@@ -404,11 +404,12 @@ def pending_trend(title: str):
     return event
 
 
-def test_review_flow_pending_event_appears_on_explore_after_approval(curator):
+def test_review_flow_pending_event_appears_on_explore_after_approval(curator, django_capture_on_commit_callbacks):
     event = pending_trend("Volcano erupts in Iceland")
     visitor = Client()
     assert "Volcano erupts in Iceland" not in visitor.get("/").content.decode()
     assert visitor.get(reverse("trends:event-detail", args=[event.pk])).status_code == 404
-    client_for(curator).post(reverse("curation:queue-decide"), {"decision": "approve", "event_ids": event.pk})
+    with django_capture_on_commit_callbacks(execute=True):  # the request's commit runs the cache hooks
+        client_for(curator).post(reverse("curation:queue-decide"), {"decision": "approve", "event_ids": event.pk})
     assert "Volcano erupts in Iceland" in visitor.get("/?fresh=1").content.decode()
     assert visitor.get(reverse("trends:event-detail", args=[event.pk])).status_code == 200

@@ -135,14 +135,31 @@ def _lock_events(ids: Iterable[int]) -> dict[int, Event]:
     return events
 
 
-def _public_feeds_changed() -> None:
-    """Cached Explore feeds would show a curated change only after FEED_CACHE_SECONDS; a takedown
-    must not wait. Uses the site's global invalidation when it offers one."""
-    from trends import site
+_INVALIDATION_HOOKS = (
+    # (module, function): the ranking's candidate pool, then the site's cached feeds.
+    ("trends.ranking.selectors", "ranking_caches_invalidate"),
+    ("trends.ranking", "ranking_caches_invalidate"),
+    ("trends.site", "feeds_invalidate_all"),
+)
 
-    invalidate = getattr(site, "feeds_invalidate_all", None)
-    if invalidate is not None:
-        invalidate()
+
+def _public_feeds_changed() -> None:
+    """Ranking and feeds cache what the public sees for a few seconds; an approval or a takedown must
+    not wait for that. Calls each cache's invalidation where the module offers one."""
+    import importlib
+
+    called = set()
+    for module_name, function_name in _INVALIDATION_HOOKS:
+        try:
+            fn = getattr(importlib.import_module(module_name), function_name, None)
+        except ImportError:
+            continue
+        if callable(fn) and fn not in called:
+            called.add(fn)
+            try:
+                fn()
+            except Exception:  # noqa: BLE001 - the curation change is committed; a cache will expire anyway
+                logger.warning("cache invalidation %s.%s failed", module_name, function_name, exc_info=True)
 
 
 def _save(event: Event, fields: Iterable[str]) -> None:
