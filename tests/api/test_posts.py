@@ -225,3 +225,20 @@ def test_search_bad_params(api, params):
     response = api.get(f"{URL}/search", params)
     assert response.status_code == 400
     assert response.json()["errors"]
+
+
+def test_imported_post_without_author(api):
+    tweet = TweetFactory(author=None)
+    response = api.get(f"{URL}/{tweet.pk}")
+    assert response.status_code == 200
+    assert response.json()["author"] is None
+
+
+@pytest.mark.parametrize("query", ["%", "_", "' OR 1=1 --", "\\", ".*"])
+def test_search_treats_query_as_plain_text(api, query):
+    TweetFactory(text="nothing special here")
+    TweetFactory(text=f"literal {query} inside")
+    response = api.get(f"{URL}/search", {"q": query})
+    assert response.status_code == 200
+    texts = [hit["tweet"]["text"] for hit in response.json()["results"]]
+    assert texts == [f"literal {query} inside"]
