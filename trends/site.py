@@ -225,14 +225,27 @@ def _make_picklable(event: Event) -> None:
             setattr(event, name, bytes(value))
 
 
-def new_events_count(*, since: dt.datetime, category: str | None = None) -> int:
-    """Live public events that started trending (or appeared) after `since`: the "N new" banner."""
+def ranking_staleness() -> dt.timedelta:
+    """How old the ranking's candidate pool may be: a new event can take this long to reach a feed."""
+    return dt.timedelta(seconds=float(getattr(settings, "RANKING_POOL_TTL_S", 20)))
+
+
+def new_events_count(*, since: dt.datetime, category: str | None = None, now: dt.datetime | None = None) -> int:
+    """Live public events that started trending (or appeared) after `since`: the "N new" banner.
+
+    Only events old enough to be in every feed already count, so "show" always shows them.
+    """
+    until = (now or timezone.now()) - ranking_staleness()
     qs = selectors.event_public_queryset().filter(
         state__in=selectors.LIVE_STATES, author_count__gte=settings.TREND_MIN_UNIQUE_AUTHORS
     )
     if category:
         qs = qs.filter(category=category)
-    return qs.annotate(appeared=Coalesce("trending_since", "created_at")).filter(appeared__gt=since).count()
+    return (
+        qs.annotate(appeared=Coalesce("trending_since", "created_at"))
+        .filter(appeared__gt=since, appeared__lte=until)
+        .count()
+    )
 
 
 # --- event page ------------------------------------------------------------------------------------

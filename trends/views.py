@@ -104,7 +104,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "has_next": has_next,
         "surface": surface,
         "variant": items[0].variant if items else "",
-        "since": int(timezone.now().timestamp()),
+        # Events younger than the ranking's pool may be missing from this page: the banner counts them later.
+        "since": int((timezone.now() - site.ranking_staleness()).timestamp()),
         "compose_form": ComposeForm() if request.user.is_authenticated else None,
         "local_place": site.trending_scope(user=request.user) if tab == "trending" else "",
         "pixel_token": (

@@ -133,8 +133,11 @@ def test_follow_and_paging(make_page, browser_world, javascript):
     expect(page.get_by_role("button", name="Follow")).to_be_visible()
 
 
-def test_new_events_banner_swaps_in(make_page, browser_world):
+def test_new_events_banner_swaps_in(make_page, browser_world, settings):
     from tests.factories import EventFactory
+
+    # The ranking's candidate pool is rebuilt on every request, so a new event is in feeds at once.
+    settings.RANKING_POOL_TTL_S = 0
 
     page = make_page()
     page.goto("/?tab=trending")

@@ -322,3 +322,13 @@ def test_noscript_pixel_logs_impressions_once_for_its_user(client, user, world, 
 def test_anonymous_pages_have_no_pixel(client, world, no_ranking):
     assert "noscript" not in client.get("/").content.decode()
     assert client.get("/explore/seen.gif").status_code == 200
+
+
+def test_banner_waits_until_new_events_reach_the_ranking_pool(client, settings, htmx_headers):
+    settings.RANKING_POOL_TTL_S = 60
+    since = int((timezone.now() - dt.timedelta(minutes=5)).timestamp())
+    EventFactory(title="Brand new")
+    url = f"/explore/new/?tab=trending&since={since}"
+    assert "new event" not in client.get(url, **htmx_headers("new-banner")).content.decode()
+    settings.RANKING_POOL_TTL_S = 0
+    assert "1 new event — show" in client.get(url, **htmx_headers("new-banner")).content.decode()
