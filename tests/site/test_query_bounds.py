@@ -69,3 +69,25 @@ def test_partials_and_posts(client, user, big_world, no_ranking, htmx_headers, d
     # session, user, followee, get_or_create (select, insert), two counters, refresh, savepoints
     with django_assert_max_num_queries(14):
         assert client.post("/accounts/u/reporter/follow/", **htmx_headers("follow-box")).status_code == 200
+
+
+def test_with_the_real_ranking_cold_caches(client, user, world, django_assert_max_num_queries):
+    """The ranking package's own queries are bounded too: same count for 5 or 35 events, caches cold."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from trends import site
+
+    if site._ranking_function("rank_for_user") is None:
+        pytest.skip("trends.ranking does not export rank_for_user yet")
+    client.force_login(user)
+    counts = []
+    for extra in (0, 30):
+        EventFactory.create_batch(extra)
+        for path, limit in (("/?tab=for-you", 16), ("/?tab=trending", 8)):
+            cache.clear()
+            with CaptureQueriesContext(connection) as ctx, django_assert_max_num_queries(limit):
+                assert client.get(path).status_code == 200
+            counts.append(len(ctx.captured_queries))
+    assert counts[:2] == counts[2:]
