@@ -194,3 +194,14 @@ def _single_threaded_openmp() -> None:
     except Exception:  # noqa: BLE001 - a tuning step, never a reason to fail serving
         logger.debug("could not limit OpenMP threads", exc_info=True)
     _openmp_limited = True
+
+
+def ranked_items_prune(*, keep_days: int = 30, batch: int = 10_000) -> int:
+    """Delete served-feed rows older than keep_days, in batches (no long lock on a big table)."""
+    cutoff = timezone.now() - dt.timedelta(days=keep_days)
+    total = 0
+    while True:
+        ids = list(RankedItem.objects.filter(ranked_at__lt=cutoff).values_list("id", flat=True)[:batch])
+        if not ids:
+            return total
+        total += RankedItem.objects.filter(id__in=ids).delete()[0]
