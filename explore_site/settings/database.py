@@ -16,6 +16,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the web process read while the in-process pipeline writes.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,
+        # Writers take the lock when their transaction starts, so two writers queue instead of failing.
+        "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
