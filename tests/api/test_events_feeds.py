@@ -262,3 +262,31 @@ def test_ranker_failure_degrades_to_trending(auth_api, monkeypatch, caplog):
     assert response.json()["results"][0]["variant"] == feeds.FALLBACK_VARIANT
     assert "rank_for_user failed" in caplog.text
     assert auth_api.get("/api/v1/explore/trending").status_code == 200
+
+
+def test_ranked_feed_etag_ignores_score_drift_but_not_changes(auth_api, monkeypatch):
+    event = EventFactory()
+    other = EventFactory()
+    state = {"score": 1.0, "order": [event, other], "explanation": "Because you like news"}
+
+    def rank_for_user(*, user, limit, offset, category=None):
+        state["score"] += 0.01  # time-dependent features move the score on every call
+        return [
+            RankedEvent(event=e, score=state["score"], explanation=state["explanation"], features={"freshness": state["score"]}, variant="v", position=i + 1)
+            for i, e in enumerate(state["order"])
+        ]
+
+    monkeypatch.setattr(feeds, "_ranking_function", lambda name: rank_for_user if name == "rank_for_user" else None)
+    first = auth_api.get("/api/v1/explore/for-you")
+    etag = first["ETag"]
+    assert etag.startswith('W/"')
+    assert auth_api.get("/api/v1/explore/for-you", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    state["order"] = [other, event]
+    assert auth_api.get("/api/v1/explore/for-you", HTTP_IF_NONE_MATCH=etag).status_code == 200
+    state["order"] = [event, other]
+    state["explanation"] = "Because you follow @ada"
+    assert auth_api.get("/api/v1/explore/for-you", HTTP_IF_NONE_MATCH=etag).status_code == 200
+    state["explanation"] = "Because you like news"
+    event.title = "Renamed"
+    event.save()
+    assert auth_api.get("/api/v1/explore/for-you", HTTP_IF_NONE_MATCH=etag).status_code == 200

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+from typing import Any
 
 from django.utils.http import http_date, parse_http_date_safe
 from rest_framework import status
@@ -17,15 +19,25 @@ def _etag_matches(header: str, etag: str) -> bool:
     return any(c == "*" or c.removeprefix("W/") == bare for c in candidates)
 
 
-def conditional(request, response: Response, *, last_modified: dt.datetime | None = None) -> Response:
-    """Add ETag (hash of the body) and Last-Modified; answer 304 when the client's copy is current.
+def conditional(
+    request, response: Response, *, last_modified: dt.datetime | None = None, weak_basis: Any = None
+) -> Response:
+    """Add ETag and Last-Modified; answer 304 when the client's copy is current.
 
+    By default the ETag is a hash of the body (strong). Ranked feeds pass `weak_basis` instead (which
+    events, in which order, with which explanation and last change): their scores drift with time on
+    every request, yet a page showing the same events the same way is the same page to a client, so
+    it gets a weak ETag (W/"...") that survives that drift.
     The body includes per-user results, so caches are told the answer varies by credentials.
     """
     if response.status_code != status.HTTP_200_OK:
         return response
-    body = JSONRenderer().render(response.data)
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    if weak_basis is not None:
+        digest = hashlib.sha256(json.dumps(weak_basis, default=str, sort_keys=True).encode()).hexdigest()
+        etag = 'W/"' + digest[:32] + '"'
+    else:
+        body = JSONRenderer().render(response.data)
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization, Cookie"}
     if last_modified is not None:
         headers["Last-Modified"] = http_date(last_modified.timestamp())

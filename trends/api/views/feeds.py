@@ -107,7 +107,13 @@ def feed_query(request) -> dict:
 
 def feed_response(request, items, next_url, previous_url) -> Response:
     response = page_response(ranked_payload(items), next_url, previous_url)
-    return conditional(request, response, last_modified=newest(*(i.event.updated_at for i in items)))
+    basis = [
+        [next_url, previous_url],
+        *([i.position, i.event.pk, i.event.updated_at, i.explanation, i.variant] for i in items),
+    ]
+    return conditional(
+        request, response, last_modified=newest(*(i.event.updated_at for i in items)), weak_basis=basis
+    )
 
 
 RANKED_PAGE = page_of(RankedEventSerializer)
