@@ -24,8 +24,8 @@ from collections import Counter, defaultdict
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 
 from trends.detection import lifecycle
@@ -249,7 +249,16 @@ def shard_cluster(*, shard: int, limit: int | None = None) -> int:
         if not tweets:
             return len(blocked)
         vectors = unpack_many([t.embedding for t in tweets])
-        clusterer, loaded = _load_clusterer(shard=shard, since=_ts(tweets[0].created_at), dim=vectors.shape[1])
+        dim = vectors.shape[1]
+        # The shard's state is the database; a worker keeps it in memory between batches only
+        # while nobody else changed the shard's events (the token would differ).
+        key = (connection.alias, connection.settings_dict.get("NAME"), shard, dim)
+        token = _shard_token(shard)
+        cached = _STATE_CACHE.pop(key, None)
+        if cached is not None and cached[0] == token:
+            clusterer = cached[1]
+        else:
+            clusterer, _ = _load_clusterer(shard=shard, since=_ts(tweets[0].created_at), dim=dim)
         posts: dict[int, Tweet] = {}
         for tweet, vector in zip(tweets, vectors, strict=True):
             features: PostFeatures = extract(tweet.text)
@@ -267,12 +276,29 @@ def shard_cluster(*, shard: int, limit: int | None = None) -> int:
                 )
             )
         clusterer.maintain(now=clusterer.now)
-        _write_back(shard=shard, clusterer=clusterer, loaded=loaded, posts=posts, now=now)
+        created = _write_back(shard=shard, clusterer=clusterer, posts=posts, now=now)
+        clusterer.rename(created)
+        clusterer.end_batch()
+        after = _shard_token(shard)
+        # Kept only once the batch is committed; a rollback leaves nothing stale behind.
+        transaction.on_commit(lambda: _STATE_CACHE.__setitem__(key, (after, clusterer)))
     return len(tweets) + len(blocked)
 
 
-def _write_back(*, shard: int, clusterer: OnlineClusterer, loaded: dict[int, Event], posts: dict[int, Tweet],
-                now: dt.datetime) -> None:
+_STATE_CACHE: dict[tuple, tuple[tuple, OnlineClusterer]] = {}
+
+
+def _shard_token(shard: int) -> tuple:
+    """Changes whenever any writer (this one, curators, lifecycle, naming) touched the shard's events."""
+    agg = Event.objects.filter(shard=shard).aggregate(
+        n=Count("id"), v=Sum("version"), m=Max("id"), u=Max("updated_at"), t=Sum("tweet_count")
+    )
+    return (agg["n"], agg["v"], agg["m"], agg["u"], agg["t"])
+
+
+def _write_back(*, shard: int, clusterer: OnlineClusterer, posts: dict[int, Tweet],
+                now: dt.datetime) -> dict[int, int]:
+    """Write the batch's outcome; returns {temporary cluster id: new event id}."""
     changes = clusterer.changes
     merged_pairs = [(ch.source, ch.target, ch.details) for ch in changes if ch.kind == "merge"]
     # Create rows for the new clusters that survived the batch (temporary negative ids).
@@ -311,6 +337,11 @@ def _write_back(*, shard: int, clusterer: OnlineClusterer, loaded: dict[int, Eve
         for pid in c.members:
             member_of[pid] = target
     centroid_of = {real(cid): c.centroid for cid, c in clusterer.clusters.items()}
+    # Posts of earlier batches that a split moved: their rows follow them.
+    moved = [(pid, eid) for pid, eid in member_of.items() if pid not in posts]
+    for pid, eid in moved:
+        EventMembership.objects.filter(tweet_id=pid).update(event_id=eid)
+        del member_of[pid]
     for pid, eid in member_of.items():
         t = posts[pid]
         vec = unpack(t.embedding)
@@ -398,12 +429,11 @@ def _write_back(*, shard: int, clusterer: OnlineClusterer, loaded: dict[int, Eve
             EventSnapshot(event_id=eid, taken_at=now, state=EventState.EMERGING, note="detected")
             for eid in promoted
         )
+    return {cid: event.pk for cid, event in created.items()}
 
 
 def _member_counts(event_ids: set[int]) -> dict[int, tuple[int, int]]:
     """(posts, unique authors) per event from the rows; author-less posts count as their own author."""
-    from django.db.models import Count
-
     out: dict[int, tuple[int, int]] = {}
     rows = (
         EventMembership.objects.filter(event_id__in=event_ids)

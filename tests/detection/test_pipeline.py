@@ -176,3 +176,30 @@ def test_evaluate_events_rejects_a_csv_without_the_required_columns(tmp_path, fa
     path.write_text("id,text\n1,hello\n", encoding="utf-8")
     with pytest.raises(CommandError, match="missing column"):
         call_command("evaluate_events", str(path))
+
+
+def test_worker_keeps_shard_state_between_batches_until_someone_else_writes(stream, django_capture_on_commit_callbacks):
+    from django.db.models import F
+
+    quake, match, noise = stream
+    pipeline._STATE_CACHE.clear()
+    pipeline.tweets_embed(tweet_ids=[t.pk for t in quake + match + noise])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert pipeline.shard_cluster(shard=0, limit=10)
+    assert len(pipeline._STATE_CACHE) == 1
+    kept = next(iter(pipeline._STATE_CACHE.values()))[1]
+    # Temporary ids were replaced by the database ids of the rows written.
+    assert all(cid > 0 for cid in kept.clusters)
+    assert set(kept.clusters) <= set(Event.objects.values_list("pk", flat=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert pipeline.shard_cluster(shard=0, limit=10)
+    assert next(iter(pipeline._STATE_CACHE.values()))[1] is kept
+    # A curator's edit (any version bump) makes the next batch reload from the database.
+    Event.objects.filter(pk=min(kept.clusters)).update(version=F("version") + 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        while pipeline.shard_cluster(shard=0, limit=10):
+            pass
+    assert next(iter(pipeline._STATE_CACHE.values()))[1] is not kept
+    assert len({m.event_id for m in EventMembership.objects.filter(tweet__in=quake)}) == 1
+    assert len({m.event_id for m in EventMembership.objects.filter(tweet__in=match)}) == 1
+    pipeline._STATE_CACHE.clear()

@@ -678,6 +678,47 @@ class OnlineClusterer:
             for t, _ in c.top_terms(10):
                 self._dormant_index.setdefault(t, set()).add(c.id)
 
+    def rename(self, mapping: dict[int, int]) -> None:
+        """Give clusters new ids (temporary ids -> database ids after their rows exist)."""
+        if not mapping:
+            return
+        for old, new in mapping.items():
+            c = self.clusters.pop(old)
+            c.id = new
+            self.clusters[new] = c
+            slot = self._slot.pop(old, None)
+            if slot is not None:
+                self._slot[new] = slot
+                self._slot_owner[slot] = new
+            for t in c.term_counts:
+                posting = self._index.get(t)
+                if posting is not None and old in posting:
+                    self._index[t] = OrderedDict((mapping.get(k, k), None) for k in posting)
+                bucket = self._dormant_index.get(t)
+                if bucket is not None and old in bucket:
+                    bucket.discard(old)
+                    bucket.add(new)
+            self._next_id = max(self._next_id, new + 1)
+        self._recent = OrderedDict((mapping.get(k, k), None) for k in self._recent)
+        self.merged_map = {mapping.get(k, k): mapping.get(v, v) for k, v in self.merged_map.items()}
+
+    def end_batch(self) -> None:
+        """Forget what only the caller needed for writing the batch back (members, changes)."""
+        for c in self.clusters.values():
+            c.members = []
+        self.changes = []
+        self.merged_map = {}
+        # Keep document frequencies bounded on a long-lived clusterer: rebuild them from the
+        # active profiles (what a reload from the database would give).
+        if len(self.doc_freq) > 50 * max(1, len(self._recent)) + 100_000:
+            df: Counter = Counter()
+            docs = 0
+            for cid in self._recent:
+                c = self.clusters[cid]
+                df.update(c.term_counts)
+                docs += c.size
+            self.doc_freq, self.docs = df, docs
+
     def resolve(self, cid: int) -> int:
         """Follow merges to the surviving cluster id."""
         for _ in range(10_000):
