@@ -65,6 +65,7 @@ logger = logging.getLogger(__name__)
 LIVE = (EventState.EMERGING, EventState.TRENDING, EventState.FADING)
 PROFILE_CAPS = {"#": 60, "@e:": 120, "d:": 30, "l:": 10, "": 250}
 TREND = TrendParams()
+COORDINATED_HEALTH = 0.2
 
 
 def cluster_params() -> ClusterParams:
@@ -531,6 +532,7 @@ def events_score(*, now: dt.datetime | None = None) -> int:
         series[eid][1].append(float(n))
     window_start = _dt(bucket_start(now_ts, TREND) - (TREND.window_buckets - 1) * TREND.bucket_seconds)
     window = _window_posts(ids=[e.pk for e in events if e.last_seen_at >= window_start], since=window_start, now=now)
+    coordinated_posts: list[int] = []
     for event in events:
         starts, counts = series.get(event.pk, ([], []))
         posts = window.get(event.pk, [])
@@ -540,6 +542,8 @@ def events_score(*, now: dt.datetime | None = None) -> int:
             keep = len({wp.author for wp in posts} - flagged) / max(1, len({wp.author for wp in posts}))
             cutoff = _ts(window_start)
             counts = [n * keep if s >= cutoff else n for s, n in zip(starts, counts, strict=True)]
+        if flagged:
+            coordinated_posts.extend(wp.post_id for wp in posts if wp.author in flagged and wp.post_id)
         stats = trend_stats(starts=starts, counts=counts, now=now_ts, params=TREND)
         share_bad = (sum(1 for wp in posts if wp.author in flagged) / len(posts)) if posts else 0.0
         event.health = round(max(0.0, 1.0 - share_bad), 4)
@@ -557,6 +561,9 @@ def events_score(*, now: dt.datetime | None = None) -> int:
         events, ["trend_score", "peak_score", "peak_at", "surprise", "velocity", "acceleration", "health"],
         batch_size=500,
     )
+    if coordinated_posts:
+        # Low health keeps these posts out of representative posts (and tells ranking).
+        Tweet.objects.filter(pk__in=coordinated_posts, health__gt=COORDINATED_HEALTH).update(health=COORDINATED_HEALTH)
     return len(events)
 
 
@@ -576,6 +583,7 @@ def _window_posts(*, ids: list[int], since: dt.datetime, now: dt.datetime) -> di
                 simhash=simhash,
                 trust=None if author_id is None or verified else trust,
                 account_age_days=age,
+                post_id=tid,
             )
         )
     return out

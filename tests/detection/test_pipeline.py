@@ -27,10 +27,11 @@ QUAKE = "Strong earthquake shakes Lima buildings damaged rescue teams #limaquake
 MATCH = "Madrid wins the derby match late goal stadium fans celebrate #elclasico"
 
 
-def _user():
+def _user(*, new=False):
     # No password hashing: factories hash one per user, which dominates these tests' time.
     n = User.objects.count()
-    return User.objects.create(username=f"detect{n}")
+    joined = timezone.now() - dt.timedelta(days=0 if new else 400)
+    return User.objects.create(username=f"detect{n}", date_joined=joined, trust_score=0.0 if new else 0.5)
 
 
 def _post(text, at, author=None, i=0):
@@ -203,3 +204,37 @@ def test_worker_keeps_shard_state_between_batches_until_someone_else_writes(stre
     assert len({m.event_id for m in EventMembership.objects.filter(tweet__in=quake)}) == 1
     assert len({m.event_id for m in EventMembership.objects.filter(tweet__in=match)}) == 1
     pipeline._STATE_CACHE.clear()
+
+
+def test_coordinated_near_duplicate_burst_from_new_accounts_does_not_trend(stream):
+    quake, match, noise = stream
+    start = timezone.now() - dt.timedelta(minutes=20)
+    spam_text = "Claim your FREE crypto airdrop now limited spots hurry up and click the link #airdrop"
+    spam = [
+        TweetFactory(text=spam_text, created_at=start + dt.timedelta(seconds=15 * i), author=_user(new=True),
+                     hashtags=["airdrop"])
+        for i in range(10)
+    ]
+    for t in spam:
+        from trends.text import simhash64
+
+        Tweet.objects.filter(pk=t.pk).update(simhash=simhash64(t.text))
+    for t in quake:
+        from trends.text import simhash64
+
+        Tweet.objects.filter(pk=t.pk).update(simhash=simhash64(t.text))
+    _run_all(quake + spam)
+    spam_event = Event.objects.get(pk=EventMembership.objects.get(tweet=spam[0]).event_id)
+    quake_event = Event.objects.get(pk=EventMembership.objects.get(tweet=quake[0]).event_id)
+    assert spam_event.author_count == 10  # ten accounts: enough for an event...
+    now = timezone.now()
+    pipeline.events_score(now=now)
+    pipeline.events_update_lifecycle(now=now)
+    spam_event.refresh_from_db()
+    quake_event.refresh_from_db()
+    # ...but they are coordinated near-duplicates from brand-new accounts: no trend, low health.
+    assert spam_event.state != "trending" and spam_event.health < 0.5 and spam_event.trend_score == 0
+    assert quake_event.state == "trending" and quake_event.health == 1.0
+    assert set(Tweet.objects.filter(pk__in=[t.pk for t in spam]).values_list("health", flat=True)) == {
+        pipeline.COORDINATED_HEALTH
+    }

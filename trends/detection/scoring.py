@@ -136,6 +136,7 @@ class WindowPost:
     simhash: int | None = None
     trust: float | None = None  # None = unknown (treated as neutral)
     account_age_days: float | None = None
+    post_id: int | None = None
 
 
 def hamming64(a: int, b: int) -> int:
