@@ -35,9 +35,12 @@ def rerank(
     fixed: dict[int, int] = {}
     pinned_rows = np.flatnonzero(pinned_slot > 0)
     for row in sorted(pinned_rows.tolist(), key=lambda r: (int(pinned_slot[r]), -float(scores[r]))):
-        pos = int(pinned_slot[row]) - 1
+        # A slot past the end of a short list becomes its last place, so a pin is never lost.
+        pos = min(int(pinned_slot[row]), n) - 1
         while pos in fixed:
             pos += 1
+        if pos >= n:  # clashing pins at the very end: take the nearest free place before them
+            pos = max(p for p in range(n) if p not in fixed)
         if pos < length:
             fixed[pos] = row
 

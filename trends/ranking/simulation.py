@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -431,7 +431,7 @@ def measure_latency(
     CPU time per call and the machine's load average are reported too: on a shared machine the
     wall-clock tail is mostly time spent waiting for a core.
     """
-    big_cfg = SimConfig(seed=cfg.seed + 1, n_users=cfg.n_users, days=1, events_per_day=cfg.latency_candidates)
+    big_cfg = replace(cfg, seed=cfg.seed + 1, days=1, events_per_day=cfg.latency_candidates)
     big = build_world(big_cfg, np.random.default_rng(cfg.seed + 1), n_events=cfg.latency_candidates)
     big.e_start[:] = rng.uniform(0, 24, size=big.e_start.size)
     t = 30.0
