@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import logging
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,6 +28,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from trends import selectors, services, site
 from trends.forms import ComposeForm, SearchForm
 from trends.models import Event, EventState
+
+logger = logging.getLogger(__name__)
 
 EVENT_POSTS_PAGE = 20
 IMPRESSION_BATCH_MAX = 50
@@ -141,14 +145,22 @@ PIXEL_GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f904010000000
 
 
 def _log_impressions(user, *, ids: list[int], offset: int, surface: str, variant: str) -> None:
-    """One engagement_log_batch call for every card a page showed. Raises ValidationError."""
+    """One engagement_log_batch call for every card a page showed. Raises ValidationError.
+
+    Best effort: impressions are analytics, so a momentarily busy database loses this batch
+    instead of failing the request.
+    """
     surface = surface if surface in SURFACES else ""
     items = [
         {"kind": "impression", "event_id": pk, "position": offset + i, "surface": surface, "variant": variant[:64]}
         for i, pk in enumerate(ids[:IMPRESSION_BATCH_MAX])
     ]
-    if items:
+    if not items:
+        return
+    try:
         services.engagement_log_batch(user=user, items=items)
+    except OperationalError:
+        logger.warning("impressions dropped: database busy", exc_info=True)
 
 
 def impression_token(*, user, items: list, surface: str, variant: str) -> str:
@@ -254,8 +266,8 @@ def _log_click(request: HttpRequest, event: Event) -> None:
     if not request.user.is_authenticated or surface not in SURFACES:
         return
     position = _int(request.GET.get("pos"), default=0, lo=0, hi=999)
-    # A bad click record never stops the page.
-    with contextlib.suppress(ValidationError):
+    # A bad click record, or a momentarily busy database, never stops the page.
+    with contextlib.suppress(ValidationError, OperationalError):
         services.engagement_log_batch(
             user=request.user,
             items=[{"kind": "click", "event_id": event.pk, "surface": surface, "position": position}],

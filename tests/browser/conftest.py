@@ -46,6 +46,7 @@ def browser():
 @pytest.fixture
 def make_page(browser, live_server):
     contexts = []
+    errors: list[str] = []
 
     def make(*, javascript: bool = True, viewport: dict | None = None, color_scheme: str = "light"):
         context = browser.new_context(
@@ -56,11 +57,16 @@ def make_page(browser, live_server):
         )
         context.set_default_timeout(10_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        # Script errors, failed htmx requests and missing assets all show up here.
+        page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+        page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+        return page
 
     yield make
     for context in contexts:
         context.close()
+    assert not errors, errors
 
 
 @pytest.fixture

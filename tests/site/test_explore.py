@@ -332,3 +332,17 @@ def test_banner_waits_until_new_events_reach_the_ranking_pool(client, settings, 
     assert "new event" not in client.get(url, **htmx_headers("new-banner")).content.decode()
     settings.RANKING_POOL_TTL_S = 0
     assert "1 new event — show" in client.get(url, **htmx_headers("new-banner")).content.decode()
+
+
+def test_busy_database_drops_impressions_without_failing(client, user, world, monkeypatch):
+    from django.db import OperationalError
+
+    from trends import services
+
+    def busy(**kwargs):
+        raise OperationalError("database table is locked")
+
+    monkeypatch.setattr(services, "engagement_log_batch", busy)
+    client.force_login(user)
+    assert client.post("/explore/seen/", {"e": [world[0].pk]}).status_code == 204
+    assert client.get(f"/events/{world[0].pk}/?src=for_you&pos=1").status_code == 200
