@@ -134,5 +134,6 @@ def browser_world(transactional_db, fake_embedder):
         EventSnapshot.objects.create(event=event, taken_at=now - dt.timedelta(hours=4), state="emerging", tweet_count=40, author_count=25, note="First reports")
         EventSnapshot.objects.create(event=event, taken_at=now - dt.timedelta(hours=2), state="trending", tweet_count=900, author_count=150)
         events.append(event)
-    TweetFactory(author=people[1], text="Volcano erupts near the coast — ash cloud visible from the city")
+    volcano = "Volcano erupts near the coast — ash cloud visible from the city"
+    TweetFactory(author=people[1], text=volcano, embedding=pack(fake_embedder.encode([volcano])[0]))
     return events

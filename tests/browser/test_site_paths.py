@@ -86,6 +86,12 @@ def test_main_paths(make_page, browser_world, javascript):
     page.get_by_label("Search events and posts").press("Enter")
     expect(page).to_have_url(re.compile(r"/search/\?q=volcano"))
     expect(page.locator("#search-results")).to_contain_text("Volcano erupts near the coast")
+    # Switch to search by meaning (applies at once with JS; with the Search button without).
+    page.get_by_label("Meaning").check()
+    if not javascript:
+        page.get_by_role("button", name="Search", exact=True).click()
+    expect(page).to_have_url(re.compile(r"mode=meaning"))
+    expect(page.locator("#search-results")).to_contain_text("Volcano erupts near the coast")
 
     # Post, and see the post on the profile at once.
     page.get_by_role("link", name="Post", exact=True).click()
