@@ -105,3 +105,25 @@ def test_unknown_event_is_404_and_bad_ids_400(staff_api):
     assert response.status_code == 400
     assert response.json()["errors"]["event_ids"]
     assert post(staff_api, "/api/v1/curation/events/approve", {"event_ids": []}).status_code == 400
+
+
+def test_summary_category_representatives(staff_api, auth_api):
+    event = EventFactory(category="news")
+    members = [TweetFactory() for _ in range(3)]
+    add_members(event, members)
+    base = f"/api/v1/curation/events/{event.pk}"
+    response = post(staff_api, f"{base}/summary", {"summary": "What happened, briefly."})
+    assert response.status_code == 200, response.content
+    assert response.json()["summary"] == "What happened, briefly."
+    response = post(staff_api, f"{base}/category", {"category": "sports"})
+    assert response.json()["category"] == "sports"
+    assert post(staff_api, f"{base}/category", {"category": "cooking"}).status_code == 400
+    chosen = [members[2].pk, members[0].pk]
+    response = post(staff_api, f"{base}/representatives", {"tweet_ids": chosen})
+    assert response.status_code == 200, response.content
+    assert response.json()["representative_tweet_ids"] == [str(pk) for pk in chosen]
+    stranger = TweetFactory()
+    assert post(staff_api, f"{base}/representatives", {"tweet_ids": [stranger.pk]}).status_code == 400
+    assert post(auth_api, f"{base}/summary", {"summary": "vandalism"}).status_code == 403
+    event.refresh_from_db()
+    assert (event.summary, event.summary_locked, event.category_locked) == ("What happened, briefly.", True, True)

@@ -67,6 +67,13 @@ v1 = [
     path("curation/events/<id64:event_id>/pin", curation.PinView.as_view(), name="curation-pin"),
     path("curation/events/<id64:event_id>/unpin", curation.UnpinView.as_view(), name="curation-unpin"),
     path("curation/events/<id64:event_id>/rename", curation.RenameView.as_view(), name="curation-rename"),
+    path("curation/events/<id64:event_id>/summary", curation.SummaryView.as_view(), name="curation-summary"),
+    path("curation/events/<id64:event_id>/category", curation.CategoryView.as_view(), name="curation-category"),
+    path(
+        "curation/events/<id64:event_id>/representatives",
+        curation.RepresentativesView.as_view(),
+        name="curation-representatives",
+    ),
     path("curation/events/<id64:event_id>/merge", curation.MergeView.as_view(), name="curation-merge"),
     path("curation/events/<id64:event_id>/split", curation.SplitView.as_view(), name="curation-split"),
 ]

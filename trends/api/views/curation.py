@@ -16,9 +16,9 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from trends.api.idempotency import idempotent
-from trends.api.serializers import EventDetailSerializer, StrictSerializer
+from trends.api.serializers import EventDetailSerializer, Id64Field, StrictSerializer
 from trends.api.views.common import E404, IDEMPOTENCY_HEADER, WRITE_ERRORS, ApiView, _error
-from trends.models import Event
+from trends.models import Category, Event
 from trends.services import MAX_TWEET_ID
 
 
@@ -53,6 +53,7 @@ class CuratedEventSerializer(EventDetailSerializer):
     hidden_reason = serializers.CharField()
     pinned_slot = serializers.IntegerField(allow_null=True)
     pinned_until = serializers.DateTimeField(allow_null=True)
+    representative_tweet_ids = serializers.ListField(child=Id64Field(), help_text="Posts shown for the event.")
     version = serializers.IntegerField(help_text="Send as expected_version to refuse stale edits (409).")
 
 
@@ -85,6 +86,21 @@ class PinIn(EditIn):
     until = serializers.DateTimeField()
 
 
+class SummaryIn(EditIn):
+    summary = serializers.CharField(max_length=1000, allow_blank=True, help_text="Empty hands it back to the pipeline.")
+
+
+class CategoryIn(EditIn):
+    category = serializers.ChoiceField(choices=Category.choices)
+
+
+class RepresentativesIn(EditIn):
+    tweet_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_TWEET_ID), max_length=10,
+        help_text="Posts shown for the event, in order; empty hands the choice back to the pipeline.",
+    )
+
+
 class MergeIn(StrictSerializer):
     target_id = serializers.IntegerField(min_value=1, max_value=MAX_TWEET_ID)
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -105,7 +121,8 @@ CURATED_EXAMPLE = {
     "first_seen_at": "2026-11-26T08:10:00Z", "last_seen_at": "2026-11-26T11:58:00Z", "summary": "",
     "peak_at": None, "trending_since": None, "keywords": [], "hashtags": {}, "languages": {},
     "merged_into_id": None, "review_status": "approved", "hidden": False, "hidden_reason": "",
-    "pinned_slot": 1, "pinned_until": "2026-11-27T12:00:00Z", "version": 6,
+    "pinned_slot": 1, "pinned_until": "2026-11-27T12:00:00Z", "representative_tweet_ids": ["1861234567890123456"],
+    "version": 6,
 }
 CURATED_RESPONSES = {200: CuratedEventSerializer, 404: E404, 409: E409, **WRITE_ERRORS}
 
@@ -255,6 +272,48 @@ class RenameView(_CurationView):
         return self.run(lambda s: s.event_rename(actor=request.user, event=event, **data))
 
 
+class SummaryView(_CurationView):
+    input_serializer = SummaryIn
+
+    @_curation_schema(
+        "curation_summary", "Set an event's summary (locked against the naming task)", SummaryIn,
+        {"summary": "Runners and crowds at the finish.", "expected_version": 5},
+    )
+    @idempotent
+    def post(self, request, event_id: int, *args, **kwargs):
+        data = self.validated(request)
+        event = _existing_event(event_id)
+        return self.run(lambda s: s.event_set_summary(actor=request.user, event=event, **data))
+
+
+class CategoryView(_CurationView):
+    input_serializer = CategoryIn
+
+    @_curation_schema(
+        "curation_category", "Set an event's category (locked against the pipeline)", CategoryIn,
+        {"category": "sports"},
+    )
+    @idempotent
+    def post(self, request, event_id: int, *args, **kwargs):
+        data = self.validated(request)
+        event = _existing_event(event_id)
+        return self.run(lambda s: s.event_set_category(actor=request.user, event=event, **data))
+
+
+class RepresentativesView(_CurationView):
+    input_serializer = RepresentativesIn
+
+    @_curation_schema(
+        "curation_representatives", "Choose the posts shown for an event", RepresentativesIn,
+        {"tweet_ids": [1861234567890123456]},
+    )
+    @idempotent
+    def post(self, request, event_id: int, *args, **kwargs):
+        data = self.validated(request)
+        event = _existing_event(event_id)
+        return self.run(lambda s: s.event_set_representatives(actor=request.user, event=event, **data))
+
+
 class MergeView(_CurationView):
     input_serializer = MergeIn
 
@@ -304,12 +363,15 @@ class SplitView(_CurationView):
 
 __all__ = [
     "ApproveView",
+    "CategoryView",
     "HideView",
     "MergeView",
     "PinView",
     "RejectView",
     "RenameView",
+    "RepresentativesView",
     "SplitView",
+    "SummaryView",
     "UnhideView",
     "UnpinView",
 ]
