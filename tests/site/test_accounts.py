@@ -158,3 +158,10 @@ def test_follow_guards(client, user):
     strict.force_login(user)
     assert strict.post("/accounts/u/heidi/follow/").status_code == 403
     assert not Follow.objects.exists()
+
+
+def test_staff_see_the_curation_link(client, user, staff_user):
+    client.force_login(user)
+    assert "/curation/" not in client.get("/").content.decode()
+    client.force_login(staff_user)
+    assert 'href="/curation/"' in client.get("/").content.decode()
