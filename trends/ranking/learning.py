@@ -120,8 +120,8 @@ def fit_ranker(
     names = learned_feature_names()
     train, held = time_split(data, holdout_fraction)
     model = HistGradientBoostingClassifier(
-        max_iter=120,
-        learning_rate=0.08,
+        max_iter=80,
+        learning_rate=0.1,
         max_leaf_nodes=15,
         min_samples_leaf=40,
         l2_regularization=1.0,

@@ -8,6 +8,8 @@ alternative is a shorter page); items the caller excluded are never returned.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 
@@ -63,6 +65,8 @@ def rerank(
     max_sim = np.zeros(candidates.size, dtype=np.float64)
     taken = np.zeros(candidates.size, dtype=bool)
 
+    cat_of = category.tolist()
+    src_of = source.tolist()
     out: list[int] = []
     for pos in range(length):
         if pos in fixed:
@@ -76,20 +80,19 @@ def rerank(
             continue
         recent = out[max(0, len(out) - window + 1) :]
         mmr = mmr_lambda * rel - (1.0 - mmr_lambda) * max_sim
-        mmr[taken] = -np.inf
         allowed = ~taken
         if recent:
-            recent_arr = np.asarray(recent)
-            cats, counts = np.unique(category[recent_arr], return_counts=True)
-            full_cats = cats[counts >= category_max]
-            cat_ok = ~np.isin(cand_cat, full_cats)
-            srcs = source[recent_arr]
-            srcs = srcs[srcs >= 0]
-            if srcs.size:
-                vals, cnts = np.unique(srcs, return_counts=True)
-                src_ok = ~np.isin(cand_src, vals[cnts >= source_cap])
-            else:
-                src_ok = np.ones_like(allowed)
+            # Counting a window of ~10 Python ints beats numpy's unique/isin on arrays this small.
+            cat_counts = Counter(cat_of[r] for r in recent)
+            src_counts = Counter(src_of[r] for r in recent if src_of[r] >= 0)
+            cat_ok = np.ones_like(allowed)
+            for cat, count in cat_counts.items():
+                if count >= category_max:
+                    cat_ok &= cand_cat != cat
+            src_ok = np.ones_like(allowed)
+            for src, count in src_counts.items():
+                if count >= source_cap:
+                    src_ok &= cand_src != src
             for mask in (allowed & cat_ok & src_ok, allowed & src_ok, allowed):
                 if mask.any():
                     allowed = mask

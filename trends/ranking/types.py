@@ -110,11 +110,11 @@ class RankConfig:
 
     weights: dict[str, float] = field(default_factory=dict)
     scorer: str = "auto"  # auto (learned if one passed its checks, else formula) | formula | learned
-    mmr_lambda: float = 0.5
+    mmr_lambda: float = 0.45
     window: int = 10
     category_max: int = 3  # per window of `window` consecutive items
     source_cap: int = 2  # per window
-    candidate_limit: int = 400
+    candidate_limit: int = 300
     mmr_pool: int = 120
     language_filter: bool = True
 
