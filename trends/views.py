@@ -237,8 +237,8 @@ def _feedback(request: HttpRequest, event_id: int, *, report: bool) -> HttpRespo
         services.event_dismiss(user=request.user, event=event, surface=surface)
     site.feed_invalidate(user=request.user)
     if _htmx(request):
-        # An empty body swapped over the card removes it in place.
-        return HttpResponse("")
+        # Nothing is swapped over the card, which removes it in place; screen readers hear why.
+        return render(request, "trends/_feedback_status.html", {"event": event, "report": report})
     messages.success(
         request,
         "Thanks — reported. You won't see this event again." if report else "Got it. You won't see this event again.",

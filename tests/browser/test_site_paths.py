@@ -58,6 +58,7 @@ def test_main_paths(make_page, browser_world, javascript):
     expect(card(page, derby)).to_have_count(0)
     if javascript:
         assert page.evaluate("window.__sameDocument === true"), "dismiss reloaded the page"
+        expect(page.locator("#feed-status")).to_contain_text("Hidden: " + derby)
     else:
         expect(page.get_by_text("You won't see this event again")).to_be_visible()
     assert Engagement.objects.filter(user=user, event=browser_world[1], kind="dismiss").exists()

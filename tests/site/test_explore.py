@@ -123,7 +123,12 @@ def test_dismiss_removes_card_for_that_user_only(client, user, world, no_ranking
 def test_dismiss_htmx_returns_empty_swap(client, user, world, htmx_headers):
     client.force_login(user)
     response = client.post(f"/events/{world[1].pk}/dismiss/", **htmx_headers(f"event-{world[1].pk}"))
-    assert response.status_code == 200 and response.content == b""
+    html = response.content.decode()
+    assert response.status_code == 200
+    # only an out-of-band status message: the card itself is replaced by nothing
+    assert html.strip().startswith('<div id="feed-status"') and 'hx-swap-oob="true"' in html
+    assert "Hidden: " in html and 'class="card"' not in html
+    assert 'id="feed-status"' in client.get("/").content.decode()
 
 
 def test_dismiss_rejects_offsite_next(client, user, world):
