@@ -86,6 +86,9 @@ def tweet_soft_delete(*, tweet: Tweet) -> bool:
     return bool(changed)
 
 
+_PROFILE_FIELDS = {"display_name", "bio", "email", "location", "languages", "topics", "show_local_trends"}
+
+
 def user_profile_update(*, user: User, data: Mapping[str, Any]) -> User:
     fields = [name for name in data if name in _PROFILE_FIELDS]
     for name in fields:
@@ -93,9 +96,6 @@ def user_profile_update(*, user: User, data: Mapping[str, Any]) -> User:
     if fields:
         user.save(update_fields=fields)
     return user
-
-
-_PROFILE_FIELDS = {"display_name", "bio", "email", "location", "languages", "topics", "show_local_trends"}
 
 
 def token_issue(*, request, handle: str, password: str) -> Token:

@@ -12,7 +12,7 @@ from trends.models import Event
 from users.models import HANDLE_VALIDATOR, User
 
 
-def _error(description: str, example: dict) -> OpenApiResponse:
+def error_response(description: str, example: dict) -> OpenApiResponse:
     return OpenApiResponse(
         ErrorSerializer,
         description=description,
@@ -20,14 +20,14 @@ def _error(description: str, example: dict) -> OpenApiResponse:
     )
 
 
-E400 = _error("Invalid input", {"text": ["Must not be empty or whitespace only."]})
-E401 = _error("Not authenticated", {"detail": ["Authentication credentials were not provided."]})
-E403 = _error("Forbidden", {"detail": ["You do not have permission to perform this action."]})
-E404 = _error("Not found", {"detail": ["Not found."]})
-E413 = _error("Body too large", {"detail": ["Request body is larger than 1048576 bytes."]})
-E415 = _error("Not JSON", {"detail": ['Unsupported media type "text/plain" in request.']})
-E422 = _error("Idempotency-Key reused", {"detail": ["This Idempotency-Key was already used with a different request."]})
-E429 = _error("Throttled", {"detail": ["Request was throttled. Expected available in 12 seconds."]})
+E400 = error_response("Invalid input", {"text": ["Must not be empty or whitespace only."]})
+E401 = error_response("Not authenticated", {"detail": ["Authentication credentials were not provided."]})
+E403 = error_response("Forbidden", {"detail": ["You do not have permission to perform this action."]})
+E404 = error_response("Not found", {"detail": ["Not found."]})
+E413 = error_response("Body too large", {"detail": ["Request body is larger than 1048576 bytes."]})
+E415 = error_response("Not JSON", {"detail": ['Unsupported media type "text/plain" in request.']})
+E422 = error_response("Idempotency-Key reused", {"detail": ["This Idempotency-Key was already used with a different request."]})
+E429 = error_response("Throttled", {"detail": ["Request was throttled. Expected available in 12 seconds."]})
 
 READ_ERRORS = {400: E400, 404: E404, 429: E429}
 AUTH_READ_ERRORS = {400: E400, 401: E401, 403: E403, 404: E404, 429: E429}

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from trends.api.idempotency import idempotent
 from trends.api.serializers import EventDetailSerializer, Id64Field, StrictSerializer
-from trends.api.views.common import E404, IDEMPOTENCY_HEADER, WRITE_ERRORS, ApiView, _error
+from trends.api.views.common import E404, IDEMPOTENCY_HEADER, WRITE_ERRORS, ApiView, error_response
 from trends.models import Category, Event
 from trends.services import MAX_TWEET_ID
 
@@ -114,7 +114,7 @@ class SplitIn(StrictSerializer):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-E409 = _error("Edit conflict", {"expected_version": ["Event #42 changed meanwhile (you saw version 3, it is now version 5)."]})
+E409 = error_response("Edit conflict", {"expected_version": ["Event #42 changed meanwhile (you saw version 3, it is now version 5)."]})
 CURATED_EXAMPLE = {
     "id": 42, "title": "City marathon", "category": "sports", "language": "en", "location": "London",
     "state": "trending", "tweet_count": 812, "author_count": 455, "trend_score": 7.3,

@@ -16,7 +16,7 @@ from trends.api import selectors as api_selectors
 from trends.api.conditional import conditional, newest
 from trends.api.filters import EventFilter
 from trends.api.idempotency import idempotent
-from trends.api.pagination import IdCursorPagination, offset_page, page_of, page_response
+from trends.api.pagination import IdCursorPagination, offset_page, page_of, page_response, parse_limit
 from trends.api.serializers import (
     LANG_REGEX,
     EventDetailSerializer,
@@ -304,8 +304,6 @@ class EventRelatedView(ApiView):
         examples=[OpenApiExample("Related", value={"results": [{"similarity": 0.74, "event": EVENT_EXAMPLE}]}, response_only=True)],
     )
     def get(self, request, event_id: int, *args, **kwargs):
-        from trends.api.pagination import parse_limit
-
         event = event_for(request, event_id)
         limit = parse_limit(request.query_params.get("limit"), default=10, maximum=50)
         related = api_selectors.events_related(event=event, user=request.user, limit=limit)
