@@ -98,3 +98,60 @@ def test_bulk_never_5xx_and_stores_exactly_the_201_items(auth_api, generous_thro
         assert [r["index"] for r in results] == list(range(len(items)))
     else:
         assert Tweet.objects.count() == before
+
+
+engagement_items = st.fixed_dictionaries(
+    {},
+    optional={
+        "kind": st.sampled_from(["impression", "click", "dismiss", "like", "report", "stare"]) | json_values,
+        "event_id": st.integers(min_value=-2, max_value=2**64) | json_values,
+        "tweet_id": st.integers(min_value=-2, max_value=2**64) | st.text(max_size=22) | json_values,
+        "surface": st.text(max_size=20) | json_values,
+        "position": st.integers(min_value=-5, max_value=5000) | json_values,
+        "variant": st.text(max_size=70) | json_values,
+    },
+) | json_values
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.fixed_dictionaries({"items": st.lists(engagement_items, max_size=6)}) | json_values)
+def test_engagement_batch_is_201_or_400_and_all_or_nothing(auth_api, throttle_rates, body):
+    from tests.factories import EventFactory
+    from trends.models import Engagement, Event
+
+    throttle_rates(engagement="1000000/min", engagement_ip="1000000/min", user="1000000/min")
+    if not Event.objects.filter(pk=1).exists():
+        EventFactory(pk=1)
+    before = Engagement.objects.count()
+    response = auth_api.post("/api/v1/engagement", data=_encode(body), content_type="application/json")
+    assert response.status_code in (201, 400), (response.status_code, response.content[:300])
+    if response.status_code == 400:
+        assert Engagement.objects.count() == before
+    else:
+        assert Engagement.objects.count() == before + len(body["items"])
+
+
+profile_bodies = st.fixed_dictionaries(
+    {},
+    optional={
+        "display_name": hostile_text | json_values,
+        "bio": hostile_text | json_values,
+        "email": st.emails() | st.text(max_size=30),
+        "location": st.text(max_size=100) | json_values,
+        "languages": st.lists(st.text(max_size=10), max_size=12) | json_values,
+        "topics": st.lists(st.sampled_from(["sports", "news", "cooking"]) | st.text(max_size=5), max_size=10),
+        "show_local_trends": st.booleans() | json_values,
+    },
+) | json_values
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=profile_bodies)
+def test_profile_patch_is_200_or_400_and_400_changes_nothing(auth_api, user, body):
+    from users.models import User
+
+    before = User.objects.filter(pk=user.pk).values().get()
+    response = auth_api.patch("/api/v1/users/me", data=_encode(body), content_type="application/json")
+    assert response.status_code in (200, 400), (response.status_code, response.content[:300])
+    if response.status_code == 400:
+        assert User.objects.filter(pk=user.pk).values().get() == before
