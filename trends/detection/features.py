@@ -34,7 +34,10 @@ SHORTENER_DOMAINS = frozenset(
 # language hint (which set a post's words fall into).
 STOPWORDS_BY_LANG: dict[str, frozenset[str]] = {
     "en": frozenset(
-        ["the", "a", "an", "and", "or", "but", "of", "to", "in", "on", "at", "for", "from", "by", "with", "about", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "i", "you", "he", "she", "we", "they", "me", "him", "her", "us", "them", "my", "your", "his", "our", "their", "not", "no", "so", "if", "then", "than", "too", "very", "can", "will", "just", "do", "does", "did", "have", "has", "had", "what", "who", "whom", "which", "when", "where", "why", "how", "all", "any", "some", "more", "most", "other", "such", "only", "own", "same", "into", "over", "after", "before", "up", "down", "out", "off", "again", "there", "here", "am", "would", "should", "could", "get", "got", "im", "dont", "via", "rt", "amp", "new", "now", "one", "like", "people"]
+        ["the", "a", "an", "and", "or", "but", "of", "to", "in", "on", "at", "for", "from", "by", "with", "about", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "i", "you", "he", "she", "we", "they", "me", "him", "her", "us", "them", "my", "your", "his", "our", "their", "not", "no", "so", "if", "then", "than", "too", "very", "can", "will", "just", "do", "does", "did", "have", "has", "had", "what", "who", "whom", "which", "when", "where", "why", "how", "all", "any", "some", "more", "most", "other", "such", "only", "own", "same", "into", "over", "after", "before", "up", "down", "out", "off", "again", "there", "here", "am", "would", "should", "could", "get", "got", "im", "dont", "via", "rt", "amp", "new", "now", "one", "like", "people",
+         # Interjections that open posts and would otherwise pass for names ("Honestly World").
+         "omg", "wow", "lol", "honestly", "breaking", "finally", "update", "watch", "look", "yes", "ok",
+         "okay", "really"]
     ),
     "es": frozenset(
         ["el", "la", "los", "las", "un", "una", "unos", "unas", "y", "o", "de", "del", "al", "en", "con", "por", "para", "que", "es", "son", "fue", "se", "su", "sus", "lo", "le", "les", "me", "mi", "mis", "te", "tu", "tus", "nos", "este", "esta", "estos", "estas", "ese", "esa", "eso", "muy", "mas", "más", "ya", "no", "si", "sí", "hay", "como", "pero", "porque", "cuando", "donde", "todo", "todos", "toda", "ha", "han", "hoy"]
@@ -163,7 +166,7 @@ def extract_entities(text: str) -> list[str]:
             w = words[0]
             if sentence_start or len(w) < 3 or (w.isupper() and len(w) > 4):
                 continue
-        ent = " ".join(words).lower()
+        ent = re.sub(r"['’]s$", "", " ".join(words).lower())
         if ent in STOPWORDS:
             continue
         seen.setdefault(ent, None)
