@@ -137,3 +137,18 @@ def test_train_ranker_command_exits_nonzero_with_one_line_when_data_is_short():
         call_command("train_ranker")
     message = str(excinfo.value)
     assert "too little data" in message and "\n" not in message
+
+
+@pytest.mark.django_db
+def test_tasks_have_stable_names_and_stay_thin(make_event):
+    from trends.ranking import tasks
+
+    assert tasks.train_model.name == "ranking.train_model"
+    assert tasks.prune_served_log.name == "ranking.prune_served_log"
+    assert tasks.train_model.run()["trained"] is False  # no log yet: nothing trained, nothing raised
+    user, event = UserFactory(), make_event()
+    old = timezone.now() - dt.timedelta(days=40)
+    RankedItem.objects.create(user=user, event=event, position=1, score=1.0, ranked_at=old)
+    RankedItem.objects.create(user=user, event=event, position=1, score=1.0, ranked_at=timezone.now())
+    assert tasks.prune_served_log.run(keep_days=30) == 1
+    assert RankedItem.objects.count() == 1
