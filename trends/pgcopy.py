@@ -75,3 +75,41 @@ def insert_new_rows(model: type[models.Model], rows: list[dict[str, Any]]) -> li
         inserted = [r[0] for r in cursor.fetchall()]
         cursor.execute(f'TRUNCATE "_ingest_{table}"')
     return inserted
+
+
+def update_rows(
+    model: type[models.Model],
+    field_names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    where: str = "",
+) -> int:
+    """UPDATE many rows in one statement: COPY (pk, values...) into a temp table, then UPDATE ... FROM.
+
+    `rows` hold the primary key first, then one value per field name. `where` is an extra SQL condition
+    on the target table `t` (e.g. a state guard), so a redelivered batch updates nothing twice.
+    Falls back to bulk_update on databases without COPY.
+    """
+    if not rows:
+        return 0
+    meta = model._meta
+    fields = [meta.pk] + [meta.get_field(name) for name in field_names]
+    if connection.vendor != "postgresql":
+        objs = []
+        for row in rows:
+            obj = model(**{f.attname: value for f, value in zip(fields, row, strict=True)})
+            objs.append(obj)
+        return model.objects.bulk_update(objs, list(field_names), batch_size=500)
+    table = meta.db_table
+    temp = f"_update_{table}"
+    column_defs = ", ".join(f'"{f.column}" {f.db_type(connection)}' for f in fields)
+    assignments = ", ".join(f'"{f.column}" = s."{f.column}"' for f in fields[1:])
+    pk = meta.pk.column
+    condition = f" AND ({where})" if where else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{temp}" ({column_defs}) ON COMMIT DELETE ROWS')
+        copy_into(temp, fields, rows)
+        cursor.execute(f'UPDATE "{table}" t SET {assignments} FROM "{temp}" s WHERE t."{pk}" = s."{pk}"{condition}')
+        updated = cursor.rowcount
+        cursor.execute(f'TRUNCATE "{temp}"')
+    return updated
