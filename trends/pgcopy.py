@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -101,7 +102,8 @@ def update_rows(
             objs.append(obj)
         return model.objects.bulk_update(objs, list(field_names), batch_size=500)
     table = meta.db_table
-    temp = f"_update_{table}"
+    # One temp table per field list: its columns are fixed when the session first creates it.
+    temp = f"_update_{table}_{zlib.crc32(','.join(field_names).encode()):08x}"
     column_defs = ", ".join(f'"{f.column}" {f.db_type(connection)}' for f in fields)
     assignments = ", ".join(f'"{f.column}" = s."{f.column}"' for f in fields[1:])
     pk = meta.pk.column
