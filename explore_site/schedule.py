@@ -17,6 +17,8 @@ BEAT_SCHEDULE = {
     "curation-notify-pending": {"task": "curation.notify_pending", "schedule": 60.0},
     # Denormalised counters drift only through bugs or crashes; a 5-minute repair bounds the damage.
     "curation-reconcile": {"task": "curation.reconcile", "schedule": 300.0},
+    # Idempotency keys promise replays for 24 h; a daily purge keeps the table small after that.
+    "purge-idempotency-keys": {"task": "api.purge_idempotency_keys", "schedule": crontab(hour=3, minute=17)},
     # Trust (PageRank over follows) drifts slowly with the graph; hourly is enough.
     "compute-trust": {"task": "users.compute_trust", "schedule": crontab(minute=7)},
 }

@@ -230,7 +230,9 @@ def pipeline_enqueue_embedding(*, tweet_ids: list[int]) -> None:
         for chunk in chunks:
             tasks.embed_tweets.delay(chunk)
 
-    transaction.on_commit(send)
+    # robust: a broker outage must not turn a committed post into a 500 (a client retry would then
+    # duplicate it); the sweeper re-enqueues whatever this send lost.
+    transaction.on_commit(send, robust=True)
 
 
 def tweet_create(*, author, data: Mapping[str, Any], source: str = "api") -> Tweet:

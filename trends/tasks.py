@@ -132,6 +132,13 @@ def tick_clusterers() -> int:
     return len(shards)
 
 
+@shared_task(name="api.purge_idempotency_keys", queue="maintenance", time_limit=300)
+def purge_idempotency_keys() -> int:
+    from trends.api.services import idempotency_keys_purge
+
+    return idempotency_keys_purge()
+
+
 @shared_task(name="users.compute_trust", queue="maintenance", time_limit=600)
 def compute_trust() -> int:
     from users.services import users_compute_trust
