@@ -10,6 +10,7 @@ import datetime as dt
 import importlib
 import logging
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -368,7 +369,9 @@ REPRESENTATIVES_MAX = 6
 
 def event_representatives(*, event: Event) -> list[Tweet]:
     """The posts the pipeline chose to show the event's range of viewpoints, in its order."""
-    ids = [int(i) for i in (event.representative_tweet_ids or []) if str(i).isdigit()][:REPRESENTATIVES_MAX]
+    ids = [
+        int(i) for i in (event.representative_tweet_ids or []) if re.fullmatch(r"[0-9]{1,19}", str(i))
+    ][:REPRESENTATIVES_MAX]
     if not ids:
         return selectors.event_tweets(event=event, order="top", limit=3)
     by_id = {

@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
+import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -33,7 +34,8 @@ logger = logging.getLogger(__name__)
 
 EVENT_POSTS_PAGE = 20
 IMPRESSION_BATCH_MAX = 50
-MAX_ID = 2**63 - 1  # database integers stop here; bigger ids in URLs or forms simply do not exist
+MAX_ID = 2**63 - 1
+DIGITS = re.compile(r"[0-9]{1,19}")  # database integers stop here; bigger ids in URLs or forms simply do not exist
 SURFACES = {"for_you", "trending", "topic", "event", "search"}
 
 
@@ -182,7 +184,8 @@ def impressions(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=204)
     ids = []
     for raw in request.POST.getlist("e")[:IMPRESSION_BATCH_MAX]:
-        if raw.isdigit() and int(raw) <= MAX_ID:
+        # ASCII digits only: str.isdigit() also accepts "²", which int() rejects.
+        if DIGITS.fullmatch(raw) and int(raw) <= MAX_ID:
             ids.append(int(raw))
     offset = _int(request.POST.get("offset"), default=0, lo=0, hi=999 - IMPRESSION_BATCH_MAX)
     try:

@@ -4,7 +4,7 @@ import pytest
 
 pytestmark = pytest.mark.django_db
 
-JUNK = ["\x00", "%00", "' OR 1=1 --", "<script>", "9" * 40, "-1", "1e9", "😀\u202e", "a" * 3000]
+JUNK = ["²", "\x00", "%00", "' OR 1=1 --", "<script>", "9" * 40, "-1", "1e9", "😀\u202e", "a" * 3000]
 
 
 @pytest.mark.parametrize("junk", JUNK)
