@@ -360,7 +360,8 @@ def _write_back(*, shard: int, clusterer: OnlineClusterer, posts: dict[int, Twee
 
     # Merges between stored events: move rows, fold buckets, leave a merged stub and a link.
     for source, target, details in merged_pairs:
-        src, dst = real(source), real(target)
+        # The source itself (not where merges lead it) folds into the target's survivor.
+        src, dst = source, real(target)
         if source < 0 or src == dst or src not in locked:
             continue
         _fold_event(source=locked[src], target_id=dst, details=details, now=now)

@@ -238,3 +238,41 @@ def test_coordinated_near_duplicate_burst_from_new_accounts_does_not_trend(strea
     assert set(Tweet.objects.filter(pk__in=[t.pk for t in spam]).values_list("health", flat=True)) == {
         pipeline.COORDINATED_HEALTH
     }
+
+
+def test_events_that_converge_are_merged_in_the_database_with_a_link(fake_embedder):
+    from trends.embedding import pack
+    from trends.models import EventLink, EventState
+
+    now = timezone.now()
+    texts_a = [f"Storm floods Lisbon harbour boats sink #lisbonstorm a{i}" for i in range(8)]
+    texts_b = [f"Storm floods Lisbon harbour streets closed #lisbonstorm b{i}" for i in range(8)]
+    events = []
+    for k, texts in enumerate((texts_a, texts_b)):
+        vec = fake_embedder.encode([" ".join(texts)])[0]
+        # Seeded so the second batch's posts fit either; the first is older and must survive.
+        event = Event.objects.create(
+            shard=0, first_seen_at=now - dt.timedelta(minutes=40 - k), last_seen_at=now - dt.timedelta(minutes=5),
+            centroid=pack(vec), tweet_count=8, author_count=8, state=EventState.EMERGING,
+            hashtags={"lisbonstorm": 8}, entities={"names": {"lisbon": 8}, "words": {"storm": 8, "harbour": 8}},
+        )
+        for i, text in enumerate(texts):
+            t = _post(text, now - dt.timedelta(minutes=30 - i))
+            Tweet.objects.filter(pk=t.pk).update(pipeline_state=PipelineState.ASSIGNED)
+            EventMembership.objects.create(tweet=t, event=event, tweet_created_at=t.created_at, author_id=t.author_id)
+        EventBucket.objects.create(event=event, start=now - dt.timedelta(minutes=30), tweets=8, new_authors=8)
+        events.append(event)
+    fresh = [_post(f"Storm floods Lisbon harbour again #lisbonstorm c{i}", now - dt.timedelta(minutes=4 - i / 10), i=i)
+             for i in range(6)]
+    pipeline.tweets_embed(tweet_ids=[t.pk for t in fresh])
+    # Every maintenance pass runs at the end of a batch: the two events converge and merge.
+    pipeline.shard_cluster(shard=0)
+    older, newer = events
+    newer.refresh_from_db()
+    older.refresh_from_db()
+    assert newer.state == EventState.MERGED and newer.merged_into_id == older.pk
+    assert EventLink.objects.filter(source=newer, target=older, kind=EventLink.Kind.MERGE).exists()
+    assert EventMembership.objects.filter(event=older).count() == 16 + 6
+    assert not EventMembership.objects.filter(event=newer).exists()
+    assert not EventBucket.objects.filter(event=newer).exists()
+    assert older.tweet_count == 22
