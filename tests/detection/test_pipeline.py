@@ -276,3 +276,23 @@ def test_events_that_converge_are_merged_in_the_database_with_a_link(fake_embedd
     assert not EventMembership.objects.filter(event=newer).exists()
     assert not EventBucket.objects.filter(event=newer).exists()
     assert older.tweet_count == 22
+
+
+def test_an_archived_event_is_revived_under_the_same_id(fake_embedder):
+    from trends.embedding import pack
+    from trends.models import EventState
+
+    now = timezone.now()
+    text = "Volcano erupts near Catania ash cloud flights cancelled #etna"
+    event = Event.objects.create(
+        shard=0, first_seen_at=now - dt.timedelta(days=3), last_seen_at=now - dt.timedelta(days=2),
+        centroid=pack(fake_embedder.encode([text])[0]), tweet_count=30, author_count=30, state=EventState.ARCHIVED,
+        hashtags={"etna": 30}, entities={"names": {"catania": 25}, "words": {"volcano": 30, "erupts": 20, "ash": 20}},
+    )
+    fresh = [_post(text, now - dt.timedelta(minutes=5 - i), i=i) for i in range(3)]
+    pipeline.tweets_embed(tweet_ids=[t.pk for t in fresh])
+    pipeline.shard_cluster(shard=0)
+    event.refresh_from_db()
+    assert event.state == EventState.EMERGING
+    assert set(EventMembership.objects.filter(tweet__in=fresh).values_list("event_id", flat=True)) == {event.pk}
+    assert event.tweet_count == 3  # counted from its rows (the seeded 30 had none)
