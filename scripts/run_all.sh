@@ -23,6 +23,6 @@ pids+=($!)
 echo
 echo "  Explore is at http://$HOST:$PORT/"
 echo
-"$VENV/bin/gunicorn" explore_site.wsgi:application -b "$HOST:$PORT" -w "${WEB_CONCURRENCY:-2}" --access-logfile - &
+"$VENV/bin/gunicorn" -c gunicorn.conf.py explore_site.wsgi:application &
 pids+=($!)
 wait -n

@@ -115,7 +115,8 @@ def _clean_optional_id(value: Any, *, field_name: str) -> int | None:
     if isinstance(value, bool):
         raise ValidationError({field_name: "Must be a positive integer id."})
     if isinstance(value, str):
-        if not value.strip().isdigit():
+        # isascii: str.isdigit() also accepts digits like "²" that int() rejects.
+        if not (value.strip().isascii() and value.strip().isdigit()):
             raise ValidationError({field_name: "Must be a positive integer id."})
         value = int(value.strip())
     if not isinstance(value, int) or value <= 0 or value > MAX_TWEET_ID:
@@ -246,7 +247,8 @@ def tweet_create(*, author, data: Mapping[str, Any], source: str = "api") -> Twe
             with transaction.atomic():
                 tweet.save(force_insert=True)
                 if author is not None:
-                    type(author).objects.filter(pk=author.pk).update(posts_count=F("posts_count") + 1)
+                    # _meta.model, not type(): request.user is a lazy wrapper around the real class.
+                    author._meta.model.objects.filter(pk=author.pk).update(posts_count=F("posts_count") + 1)
                 pipeline_enqueue_embedding(tweet_ids=[tweet.id])
             return tweet
         except IntegrityError:
@@ -316,6 +318,13 @@ def engagement_log_batch(*, user, items: list[Mapping[str, Any]], now: dt.dateti
             continue
         event_id = item.get("event_id")
         tweet_id = item.get("tweet_id")
+        bad_id = False
+        for name, value in (("event_id", event_id), ("tweet_id", tweet_id)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_TWEET_ID):
+                errors.setdefault(f"items[{index}].{name}", []).append("Must be a positive integer id.")
+                bad_id = True
+        if bad_id:
+            continue
         if event_id is None and tweet_id is None:
             errors.setdefault(f"items[{index}]", []).append("Needs event_id or tweet_id.")
             continue

@@ -7,4 +7,5 @@ from explore_site.settings.database import *  # noqa: F403
 from explore_site.settings.pipeline import *  # noqa: F403
 from explore_site.settings.ranking import *  # noqa: F403
 from explore_site.settings.security import *  # noqa: F403
+from explore_site.settings.site import *  # noqa: F403
 from explore_site.settings.tasks import *  # noqa: F403
