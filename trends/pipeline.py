@@ -263,7 +263,8 @@ def shard_cluster(*, shard: int, limit: int | None = None) -> int:
         posts: dict[int, Tweet] = {}
         for tweet, vector in zip(tweets, vectors, strict=True):
             features: PostFeatures = extract(tweet.text)
-            if tweet.lang and not features.lang:
+            if tweet.lang:
+                # The client's language tag beats the function-word guess.
                 features.lang = tweet.lang.split("-")[0].lower()
             posts[tweet.pk] = tweet
             clusterer.add(
