@@ -320,10 +320,10 @@ def _run_simulation(*, seed: int = 0, cfg: SimConfig | None = None, progress=Non
                 groups=np.concatenate(log_group), times=np.concatenate(log_time),
                 explore=np.concatenate(log_explore),
             )
-            if os.environ.get("SIM_DUMP"):
-                np.savez(os.environ["SIM_DUMP"], X=data.X, y=data.y, p=data.positions, g=data.groups, t=data.times, e=data.explore)
+            if os.environ.get("RANKING_SIM_DUMP"):  # for offline model experiments
+                np.savez(os.environ["RANKING_SIM_DUMP"], X=data.X, y=data.y, p=data.positions, g=data.groups, t=data.times, e=data.explore)
             fit = fit_ranker(data, weights=weights, version=f"sim-{cfg.seed}", seed=cfg.seed)
-            learned = fit.scorer if (fit.passed or os.environ.get("SIM_FORCE")) and fit.scorer else formula
+            learned = fit.scorer if fit.passed and fit.scorer else formula
             fit_info = {"passed_checks": fit.passed, "reason": fit.reason, **fit.metrics}
             if progress:
                 progress(f"trained on {len(data)} impressions: {fit.reason}")
