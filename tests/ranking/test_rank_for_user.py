@@ -155,6 +155,10 @@ def test_local_events_explained_by_place(make_event):
     user = UserFactory(location="Lisbon")
     items = {it.event.pk: it for it in rank_for_user(user=user, limit=11)}
     assert items[local.pk].explanation == "Popular in Lisbon"
+    elsewhere = UserFactory(location="Lisbon", show_local_trends=False)
+    items = {it.event.pk: it for it in rank_for_user(user=elsewhere, limit=11)}
+    assert items[local.pk].explanation == "Trending in News"
+    assert items[local.pk].features["loc_match"] == 0
     near = trending_events(location="Lisbon", limit=5)
     assert ids(near) == [local.pk]
     assert near[0].explanation == "Popular in Lisbon"
@@ -183,6 +187,7 @@ def test_experiment_variant_applies(world):
     Experiment.objects.create(
         key="mmr", variants=[{"name": "formula-only", "weight": 100, "config": {"scorer": "formula"}}]
     )
+    ranking_caches_invalidate()  # staff tools call this when they start an experiment
     user = UserFactory()
     items = rank_for_user(user=user, limit=3)
     assert {it.variant for it in items} == {"mmr:formula-only"}

@@ -225,7 +225,19 @@ def _learned_cached():
 
 
 def active_experiment() -> Experiment | None:
-    return Experiment.objects.filter(is_active=True, ended_at__isnull=True).order_by("-started_at", "-pk").first()
+    """The newest running experiment, cached per process like the model (one query saved per page)."""
+    ttl = float(_setting("RANKING_MODEL_TTL_S", 60))
+    token = _state_token()
+    with _lock:
+        entry = _model_cache.get("experiment")
+        if entry and entry[0] == token and time.monotonic() - entry[1] < ttl:
+            return entry[2]
+    experiment = (
+        Experiment.objects.filter(is_active=True, ended_at__isnull=True).order_by("-started_at", "-pk").first()
+    )
+    with _lock:
+        _model_cache["experiment"] = (token, time.monotonic(), experiment)
+    return experiment
 
 
 @dataclass
@@ -346,7 +358,8 @@ def user_context(*, user, pool: CandidatePool, now: dt.datetime) -> UserContext:
         dim=DIM,
     )
     languages = [code for code in (getattr(user, "languages", None) or []) if isinstance(code, str)]
-    location = (getattr(user, "location", "") or "").strip()
+    # "Show trends near me" off: the location neither ranks nor explains.
+    location = (getattr(user, "location", "") or "").strip() if getattr(user, "show_local_trends", True) else ""
     loc_code = pool.loc_vocab.get(location.lower(), -1) if location else -1
     dismissed = {r[0] for r in negatives if r[0] is not None}
     return UserContext(
