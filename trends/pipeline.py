@@ -325,6 +325,7 @@ def _write_back(*, shard: int, clusterer: OnlineClusterer, posts: dict[int, Twee
     # Lock every existing event this batch touches; curators may have merged one meanwhile.
     touched_existing = {cid for cid in clusterer.clusters if cid > 0 and clusterer.clusters[cid].members}
     touched_existing |= {s for s, _, _ in merged_pairs if s > 0} | {t for _, t, _ in merged_pairs if t and t > 0}
+    touched_existing |= {ch.source for ch in changes if ch.kind == "split" and ch.source > 0}
     locked = {
         e.pk: e for e in Event.objects.select_for_update().filter(pk__in=touched_existing)
     }
