@@ -192,3 +192,20 @@ def test_experiment_variant_applies(world):
     items = rank_for_user(user=user, limit=3)
     assert {it.variant for it in items} == {"mmr:formula-only"}
     assert set(RankedItem.objects.values_list("variant", flat=True)) == {"mmr:formula-only"}
+
+
+def test_exploration_pages_shuffle_but_keep_items_and_pins(world, settings):
+    user = UserFactory()
+    pinned = world[-1]
+    pinned.pinned_slot = 3
+    pinned.save()
+    ranking_caches_invalidate()
+    settings.RANKING_EXPLORE_RATE = 0.0
+    plain = rank_for_user(user=user, limit=10)
+    settings.RANKING_EXPLORE_RATE = 1.0
+    explored = rank_for_user(user=user, limit=10)
+    assert set(ids(explored)) == set(ids(plain))
+    assert ids(explored)[2] == ids(plain)[2] == pinned.pk
+    assert all(it.features.get("explore") == 1 for it in explored)
+    assert not any(it.features.get("explore") for it in plain)
+    assert [it.position for it in explored] == list(range(1, 11))
