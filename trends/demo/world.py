@@ -126,14 +126,19 @@ EVENTS: list[EventScript] = [
         {}, 180, 7.0, 3.0, "politics"),
 ]
 
-CHATTER = [
-    "Good morning everyone, coffee first", "Anyone have a good book recommendation?", "Finally the weekend",
-    "My cat knocked my plant over again", "Trying a new pasta recipe tonight", "Why is Monday so long",
-    "Gym done, feeling great", "Rainy day, perfect for a movie", "Just finished a 10k run",
-    "Learning to play guitar, my fingers hurt", "Does pineapple belong on pizza? Discuss",
-    "Traffic was terrible this morning", "Thinking about a holiday by the sea", "New plants for the balcony",
-    "Reading about the history of Rome", "Podcast recommendations please", "Baked bread for the first time",
+# Background chatter is built from fragments, so it is as varied as real small talk and forms no event.
+CHATTER_OPENERS = ["", "Honestly", "Ok so", "Note to self:", "Hot take:", "Small win:", "Lol", "Random thought:", "Update:"]
+CHATTER_SUBJECTS = [
+    "my cat", "the neighbour's dog", "this coffee", "my sourdough", "the bus", "my inbox", "the weather",
+    "my sister", "our team standup", "the new podcast", "my running shoes", "this book", "the balcony plants",
+    "grandma's soup", "the office printer", "my playlist", "the gym", "our landlord", "my bike", "the laundry",
 ]
+CHATTER_PREDICATES = [
+    "is being dramatic again", "made my whole morning", "needs a nap", "is somehow broken again", "smells amazing",
+    "deserves an award", "is 20 minutes late", "won't stop growing", "ruined my plans", "is underrated",
+    "took forever today", "is a whole mood", "surprised me", "keeps me sane", "is why I'm tired",
+]
+CHATTER_ENDINGS = ["", "", "🙃", "☕", "😂", "again.", "honestly.", "send help", "10/10", "#mondays", "#weekendvibes", "ugh"]
 
 SPAM = [
     "Claim your FREE crypto airdrop now!!! limited spots {link}", "FREE crypto airdrop, claim now limited spots {link}",
@@ -236,7 +241,13 @@ def build_world(*, seed: int, now: dt.datetime, users: int = 1500, scale: float 
     for _ in range(int(900 * scale)):
         author = rng.randrange(spammers_start)
         created_at = now - dt.timedelta(hours=rng.uniform(0.02, 24))
-        posts.append(DemoPost(author, rng.choice(CHATTER), created_at, people[author].lang, "", None))
+        text = " ".join(
+            part
+            for part in (rng.choice(CHATTER_OPENERS), rng.choice(CHATTER_SUBJECTS), rng.choice(CHATTER_PREDICATES),
+                         rng.choice(CHATTER_ENDINGS))
+            if part
+        )
+        posts.append(DemoPost(author, text[0].upper() + text[1:], created_at, people[author].lang, "", None))
     # A coordinated spam burst: near-duplicates from brand-new accounts within twenty minutes.
     for _ in range(int(160 * scale)):
         author = spammers_start + rng.randrange(40)

@@ -26,6 +26,7 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        app.loader.import_default_modules()  # registers every task module, as a worker does at start
         schedule = settings.CELERY_BEAT_SCHEDULE
         last_run: dict[str, float] = {}
         self.stdout.write(f"pipeline loop: {len(schedule)} periodic tasks in-process")
