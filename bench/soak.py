@@ -388,6 +388,8 @@ def main() -> int:
                 "at_stop": round(lag_at_stop[1], 1),
                 "backlog_at_stop": lag_at_stop[0],
                 "drain_s": round(drain_seconds, 1),
+                # One sample every 5 s during the load: flat means bounded, a ramp means falling behind.
+                "series": [round(v) for v in lag_samples],
             },
             "posts": {"accepted_201": len(load.created), "stored": stored, "unprocessed_after_drain": pending},
         }
