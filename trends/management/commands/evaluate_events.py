@@ -45,7 +45,7 @@ def parse_ts(value: str) -> float:
 
 def read_rows(path: Path) -> list[StreamRow]:
     csv.field_size_limit(sys.maxsize)
-    with path.open(encoding="utf-8", errors="replace", newline="") as fh:
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
         if missing:
