@@ -649,9 +649,10 @@ def events_update_lifecycle(*, now: dt.datetime | None = None) -> int:
 
 # ----------------------------------------------------------------------------------------- describe
 def events_describe(*, event_ids: list[int] | None = None, sample: int = 300, limit: int = 200) -> int:
-    """Title, keywords, context line, category and representative posts of live events.
+    """Title, keywords, context line, category and representative posts of live, visible events.
     Locked fields are left alone; blocked or excluded posts are never chosen as representatives."""
-    qs = Event.objects.filter(state__in=LIVE, author_count__gte=settings.TREND_MIN_UNIQUE_AUTHORS)
+    # Hidden events are a curator's call: the pipeline leaves their public face alone.
+    qs = Event.objects.filter(state__in=LIVE, author_count__gte=settings.TREND_MIN_UNIQUE_AUTHORS, hidden=False)
     if event_ids is not None:
         qs = qs.filter(pk__in=event_ids)
     events = list(qs.order_by("-trend_score", "-last_seen_at")[:limit])

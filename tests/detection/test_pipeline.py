@@ -106,6 +106,9 @@ def test_score_lifecycle_and_describe(stream):
     assert pipeline.events_update_lifecycle(now=now) == 0
     Event.objects.filter(pk=event.pk).update(title="Curated title", title_locked=True)
     assert pipeline.events_describe() == 2
+    Event.objects.filter(pk=event.pk).update(hidden=True)
+    assert pipeline.events_describe() == 1  # a hidden event is left to its curator
+    Event.objects.filter(pk=event.pk).update(hidden=False)
     event.refresh_from_db()
     assert event.title == "Curated title"
     other = Event.objects.get(pk=EventMembership.objects.get(tweet=match[0]).event_id)
