@@ -127,7 +127,7 @@ EVENTS: list[EventScript] = [
 ]
 
 # Background chatter is built from fragments, so it is as varied as real small talk and forms no event.
-CHATTER_OPENERS = ["", "Honestly", "Ok so", "Note to self:", "Hot take:", "Small win:", "Lol", "Random thought:", "Update:"]
+CHATTER_OPENERS = ["", "Honestly", "Ok so", "Note to self:", "Hot take:", "Small win:", "Lol", "Update:"]
 CHATTER_SUBJECTS = [
     "my cat", "the neighbour's dog", "this coffee", "my sourdough", "the bus", "my inbox", "the weather",
     "my sister", "our team standup", "the new podcast", "my running shoes", "this book", "the balcony plants",
