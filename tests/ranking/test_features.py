@@ -159,3 +159,14 @@ def test_cold_start_uses_declared_topics_and_followees():
         ages_h=np.zeros(0), followee_emb=followee, dim=4,
     )
     assert vec[2] == pytest.approx(1.0)
+
+
+def test_engaged_and_recent_similarity():
+    pool = make_pool(3)
+    user = make_user(pool, engaged=np.array([0, 1, 0], dtype=bool), engaged_emb=pool.emb[[1]])
+    X = feats(pool, user)
+    assert X[:, F["engaged"]].tolist() == [0.0, 1.0, 0.0]
+    assert X[1, F["recent_sim"]] == pytest.approx(1.0, abs=1e-5)
+    assert np.allclose(X[:, F["recent_sim"]], pool.emb @ pool.emb[1], atol=1e-5)
+    cold = feats(pool, make_user(pool))
+    assert not cold[:, F["engaged"]].any() and not cold[:, F["recent_sim"]].any()

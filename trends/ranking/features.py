@@ -28,6 +28,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "dismissed",  # the user dismissed or reported it (such items are filtered; kept for logs)
     "boost",  # curator boost
     "pinned",  # an active curator pin
+    "engaged",  # the user already clicked, liked, shared or replied to the event
+    "recent_sim",  # max cosine to the events the user engaged with most recently (novelty vs more of the same)
 )
 F = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
@@ -91,6 +93,10 @@ def compute_features(
     X[:, F["dismissed"]] = user.dismissed[rows]
     X[:, F["boost"]] = pool.boost[rows]
     X[:, F["pinned"]] = pool.pinned_slot[rows] > 0
+    if user.engaged is not None:
+        X[:, F["engaged"]] = user.engaged[rows]
+    if user.engaged_emb is not None and user.engaged_emb.shape[0]:
+        X[:, F["recent_sim"]] = (pool.emb[rows] @ user.engaged_emb[:10].T).max(axis=1)
     return X
 
 

@@ -375,6 +375,7 @@ def user_context(*, user, pool: CandidatePool, now: dt.datetime) -> UserContext:
         social_handles=social,
         engaged_emb=np.asarray(engaged_emb, dtype=np.float32).reshape(-1, DIM) if engaged_emb else None,
         engaged_titles=engaged_titles,
+        engaged=pool.rows_for(dict.fromkeys((r[0] for r in engagements if r[0] is not None), 1.0)) > 0,
     )
 
 

@@ -220,9 +220,13 @@ def make_user(world: World, u: int, state: UserState, pool: CandidatePool, t: fl
         followee_emb=world.e_emb[recent_f] if recent_f.size else None,
         dim=world.cfg.dim,
     )
+    recent_clicks = [h[0] for h in reversed(state.history) if h[1] == "click"][:10]
     return UserContext(
         interest=interest,
         category_pref=pref,
+        engaged=pool.rows_for(dict.fromkeys(state.clicked, 1.0)) > 0,
+        engaged_emb=world.e_emb[recent_clicks] if recent_clicks else None,
+        engaged_titles=[f"Event {e}" for e in recent_clicks],
         lang_codes=world.langs[u].astype(np.int32),
         loc_code=int(world.loc[u]),
         social_count=social,

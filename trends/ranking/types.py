@@ -100,8 +100,9 @@ class UserContext:
     location_name: str = ""
     # For explanations: which followed handles post in an event; the events the user engaged with.
     social_handles: dict[int, list[str]] = field(default_factory=dict)
-    engaged_emb: np.ndarray | None = None  # (k, d)
+    engaged_emb: np.ndarray | None = None  # (k, d), most recent first
     engaged_titles: list[str] = field(default_factory=list)
+    engaged: np.ndarray | None = None  # (n,) bool: the user already clicked/liked/shared the event
 
 
 @dataclass
