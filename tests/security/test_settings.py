@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_manage(*args: str, env: dict[str, str], code: str | None = None) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "CELERY_", "METRICS_"))}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "CELERY_", "METRICS_", "CACHE_URL"))}
     command = [sys.executable, "-c", code] if code else [sys.executable, "manage.py", *args]
     return subprocess.run(command, cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120)
 
@@ -69,12 +69,13 @@ def test_production_overlay_is_clean_and_refuses_the_embedded_shape():
         **overlay,
         "DATABASE_URL": "postgres://explore@db.internal:5432/explore",
         "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
+        "CACHE_URL": "redis://redis.internal:6379/1",
     }
     ok = run_manage("check", "--deploy", "--fail-level", "WARNING", env=shaped)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    refused = run_manage("check", env=overlay)  # SQLite and no broker
+    refused = run_manage("check", env={**overlay, "CACHE_URL": ""})  # SQLite, no broker, per-process cache
     assert refused.returncode != 0
-    assert "DATABASE_URL" in refused.stderr and "CELERY_BROKER_URL" in refused.stderr
+    assert all(name in refused.stderr for name in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"))
     assert "Traceback" not in refused.stderr
 
 
