@@ -92,15 +92,16 @@ def assert_each_post_processed_exactly_once(ids: list[int]) -> None:
     assigned = set(tweets.filter(pipeline_state=PipelineState.ASSIGNED).values_list("pk", flat=True))
     members = list(EventMembership.objects.filter(tweet_id__in=ids).values_list("tweet_id", flat=True))
     # The one-to-one key already forbids two memberships; this also catches assigned-without-event.
-    assert len(members) == len(set(members)) == len(assigned)
-    assert set(members) == assigned
+    # (UNASSIGNED posts may hold a membership of a candidate cluster that has too few authors yet.)
+    assert len(members) == len(set(members))
+    assert assigned <= set(members), "an ASSIGNED post has no event"
     mismatched = [
         (event.pk, event.tweet_count, event.n)
         for event in Event.objects.annotate(n=Count("memberships"))
         if event.tweet_count != event.n
     ]
     assert mismatched == [], "event tweet_count differs from its memberships: (id, count, members)"
-    assert sum(Event.objects.values_list("tweet_count", flat=True)) == len(assigned)
+    assert sum(Event.objects.values_list("tweet_count", flat=True)) == len(members)
 
 
 def test_worker_killed_mid_batch_loses_nothing(private_redis, workers):
