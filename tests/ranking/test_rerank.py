@@ -135,3 +135,17 @@ def test_topic_tab_drops_the_category_quota():
     )
     assert len(out.rows) == 15
     assert set(pool.category[out.rows].tolist()) == {0}
+
+
+def test_deep_paging_never_repeats_or_skips():
+    n = 400
+    rng = np.random.default_rng(5)
+    pool = make_pool(n, category=rng.integers(0, 8, n).astype(np.int16), trend_score=rng.random(n).astype(np.float32) * 100)
+    user = make_user(pool, interest=pool.emb[0])
+    config = RankConfig(weights=DEFAULT_WEIGHTS, candidate_limit=n, mmr_pool=50)
+    args = {"pool": pool, "user": user, "scorer": FormulaScorer(DEFAULT_WEIGHTS), "config": config, "now_h": 100.0}
+    pages = []
+    for offset in range(0, 200, 20):
+        pages += rank_pool(limit=20, offset=offset, **args).rows.tolist()
+    assert len(pages) == len(set(pages)) == 200
+    assert pages == rank_pool(limit=200, **args).rows.tolist()

@@ -141,7 +141,7 @@ def trending_order(*, pool: CandidatePool, mask: np.ndarray, limit: int, offset:
         window=10,
         category_max=10,
         source_cap=2,
-        pool_size=max(60, 3 * (offset + limit)),
+        pool_size=60,
     )[offset:]
     return rows[order]
 

@@ -50,20 +50,27 @@ def rerank(
     if pinned_rows.size:
         free[pinned_rows] = False  # a pin beyond the page length is not promoted into it either
     candidates = np.flatnonzero(free)
-    k = min(candidates.size, max(pool_size, 3 * length))
+    # Candidates come in blocks of `pool_size` by score; the next block opens only when the
+    # current one is used up. Which items compete never depends on the page length, so page 2
+    # continues page 1 exactly, however deep the paging goes.
+    block = max(1, pool_size)
+    k = min(candidates.size, block * max(1, -(-length // block)))
     if k < candidates.size:
         top = np.argpartition(-scores[candidates], k - 1)[:k]
         candidates = candidates[top]
     candidates = candidates[np.argsort(-scores[candidates], kind="stable")]
 
     s = scores[candidates].astype(np.float64)
-    spread = float(s.max() - s.min()) if s.size else 0.0
-    rel = (s - s.min()) / spread if spread > 0 else np.ones_like(s)
+    # Relevance is scaled on the first block, so later blocks only add (negative-relevance) depth.
+    first = s[:block]
+    spread = float(first.max() - first.min()) if first.size else 0.0
+    rel = (s - first.min()) / spread if spread > 0 else np.ones_like(s)
     cand_emb = emb[candidates]
     cand_cat = category[candidates]
     cand_src = source[candidates]
     max_sim = np.zeros(candidates.size, dtype=np.float64)
     taken = np.zeros(candidates.size, dtype=bool)
+    opened = np.arange(candidates.size) < block
 
     cat_of = category.tolist()
     src_of = source.tolist()
@@ -78,9 +85,11 @@ def rerank(
         if taken.all():
             # Unpinned candidates ran out; later pinned slots still get placed.
             continue
+        if taken[opened].all():
+            opened = np.arange(candidates.size) < (int(opened.sum()) + block)
         recent = out[max(0, len(out) - window + 1) :]
         mmr = mmr_lambda * rel - (1.0 - mmr_lambda) * max_sim
-        allowed = ~taken
+        allowed = ~taken & opened
         if recent:
             # Counting a window of ~10 Python ints beats numpy's unique/isin on arrays this small.
             cat_counts = Counter(cat_of[r] for r in recent)
