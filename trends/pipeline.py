@@ -422,6 +422,9 @@ def _write_back(*, shard: int, clusterer: OnlineClusterer, posts: dict[int, Twee
     is_event = {e.pk: e.author_count >= min_authors for e in updates}
     assigned = [pid for pid, eid in member_of.items() if is_event.get(eid, True)]
     waiting = [pid for pid, eid in member_of.items() if not is_event.get(eid, True)]
+    # A post whose candidate went quiet and was forgotten within this same batch (a long
+    # historical batch) has no cluster left: it is clustered all the same, as background.
+    waiting += [pid for pid in posts if pid not in member_of]
     Tweet.objects.filter(pk__in=assigned).update(pipeline_state=PipelineState.ASSIGNED, clustered_at=now)
     Tweet.objects.filter(pk__in=waiting).update(pipeline_state=PipelineState.UNASSIGNED, clustered_at=now)
     if promoted:

@@ -299,3 +299,14 @@ def test_an_archived_event_is_revived_under_the_same_id(fake_embedder):
     assert event.state == EventState.EMERGING
     assert set(EventMembership.objects.filter(tweet__in=fresh).values_list("event_id", flat=True)) == {event.pk}
     assert event.tweet_count == 3  # counted from its rows (the seeded 30 had none)
+
+
+def test_every_post_leaves_the_embedded_state_even_in_a_long_historical_batch(fake_embedder):
+    # Lone posts days apart: their candidates go quiet and are forgotten inside one batch.
+    start = timezone.now() - dt.timedelta(days=20)
+    lone = [_post(f"unique musing {i} zebra{i} quartz{i}", start + dt.timedelta(days=2 * i), i=i) for i in range(6)]
+    pipeline.tweets_embed(tweet_ids=[t.pk for t in lone])
+    assert pipeline.shard_cluster(shard=0) == 6
+    assert pipeline.shard_cluster(shard=0) == 0
+    states = set(Tweet.objects.filter(pk__in=[t.pk for t in lone]).values_list("pipeline_state", flat=True))
+    assert states == {PipelineState.UNASSIGNED}
