@@ -246,9 +246,13 @@ def shard_cluster(*, shard: int, limit: int | None = None) -> int:
                 pipeline_state=PipelineState.EXCLUDED, clustered_at=now
             )
         blocked_ids = {t.pk for t in blocked}
+        missing = [t.pk for t in tweets if t.pk not in blocked_ids and not t.embedding]
+        if missing:
+            # Marked embedded without a vector (a crashed writer): back to the embedder's queue.
+            Tweet.objects.filter(pk__in=missing).update(pipeline_state=PipelineState.NEW)
         tweets = [t for t in tweets if t.pk not in blocked_ids and t.embedding]
         if not tweets:
-            return len(blocked)
+            return len(blocked) + len(missing)
         vectors = unpack_many([t.embedding for t in tweets])
         dim = vectors.shape[1]
         # The shard's state is the database; a worker keeps it in memory between batches only
