@@ -169,7 +169,9 @@ def test_category_tab_and_language_filter(make_event):
     en_sports = make_event(title="Football", category="sports", language="en", trend_score=10.0)
     make_event(title="Markets", category="business", language="en", trend_score=50.0)
     user = UserFactory(languages=["en"])
-    assert ids(rank_for_user(user=user, limit=10, category="sports")) == [en_sports.pk]
+    # Only one readable sports event: it comes first, the other language fills the page after it.
+    assert ids(rank_for_user(user=user, limit=10, category="sports"))[0] == en_sports.pk
+    assert {it.event.category for it in rank_for_user(user=user, limit=10, category="sports")} == {"sports"}
     assert len(trending_events(language="pt", limit=10)) == 1
 
 
@@ -209,3 +211,18 @@ def test_exploration_pages_shuffle_but_keep_items_and_pins(world, settings):
     assert all(it.features.get("explore") == 1 for it in explored)
     assert not any(it.features.get("explore") for it in plain)
     assert [it.position for it in explored] == list(range(1, 11))
+
+
+def test_language_filter_relaxes_rather_than_leaving_the_page_empty(make_event):
+    pt = [make_event(title=f"PT{i}", category="news", language="pt", trend_score=10.0 + i) for i in range(5)]
+    en = make_event(title="EN", category="news", language="en", trend_score=1.0)
+    user = UserFactory(languages=["en"])
+    items = rank_for_user(user=user, limit=6)
+    assert len(items) == 6
+    assert items[0].event.pk == en.pk  # the readable one still comes first
+    assert {it.event.pk for it in items[1:]} == {e.pk for e in pt}
+    # With enough events in the user's language, other languages stay out.
+    for i in range(6):
+        make_event(title=f"EN{i}", category="news", language="en", trend_score=2.0 + i)
+    ranking_caches_invalidate()
+    assert all(it.event.language == "en" for it in rank_for_user(user=user, limit=6))

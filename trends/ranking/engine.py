@@ -90,10 +90,23 @@ def rank_pool(
     explain_items: bool = True,
 ) -> RankOutput:
     mask = eligible_mask(pool=pool, user=user, category=category, language_filter=config.language_filter)
+    readable = None
+    if config.language_filter and int(mask.sum()) < offset + limit:
+        # Too little in the user's languages (a small community, a narrow topic tab): a fuller page
+        # with other languages after the readable events beats a near-empty one.
+        readable = mask
+        mask = eligible_mask(pool=pool, user=user, category=category, language_filter=False)
     sims = interest_similarity(pool, user)
     rows = generate_candidates(pool=pool, user=user, mask=mask, sims=sims, limit=config.candidate_limit)
     X = compute_features(pool=pool, user=user, rows=rows, now_h=now_h, interest_sim=sims[rows])
     scores = scorer.score(X) if rows.size else np.zeros(0, dtype=np.float32)
+    if readable is not None and rows.size:
+        ok = readable[rows]
+        if ok.any() and (~ok).any():
+            gap = float(scores[ok].min() - scores[~ok].max()) - 1.0
+            if gap < 0:
+                scores = scores.copy()
+                scores[~ok] += gap
     order = rerank(
         scores=scores,
         emb=pool.emb[rows],
