@@ -685,7 +685,8 @@ def events_describe(*, event_ids: list[int] | None = None, sample: int = 300, li
         tweets = members[event.pk]
         if not tweets:
             continue
-        naming = name_event(ranked.get(event.pk, []), surface=surface_forms(t.text for t in tweets))
+        surface = surface_forms(t.text for t in tweets)
+        naming = name_event(ranked.get(event.pk, []), surface=surface)
         centroid = unpack(event.centroid)
         if not event.category_locked and centroid is not None and centroid.shape[0] == categorizer.prototypes.shape[1]:
             event.category = categorizer.classify(centroid)
@@ -693,7 +694,8 @@ def events_describe(*, event_ids: list[int] | None = None, sample: int = 300, li
             (t.location or (t.author.location if t.author else "")).strip() for t in tweets
         )
         places.pop("", None)
-        place = places.most_common(1)[0][0] if places else (naming.entities[0].title() if naming.entities else "")
+        top_name = naming.entities[0] if naming.entities else ""
+        place = places.most_common(1)[0][0] if places else surface.get(top_name, top_name.title())
         event.location = place[:80]
         event.keywords = naming.keywords
         if not event.title_locked:

@@ -60,3 +60,9 @@ def test_simhash_near_duplicates_are_close_and_different_texts_far():
     assert hamming64(a, b) <= 3
     assert hamming64(a, c) > 10
     assert -(2**63) <= a < 2**63
+
+
+def test_title_case_sentences_are_not_taken_for_names():
+    ents = extract_entities("so sad: Rip To Our Fort Riley Soldiers Who Passed Away near Kabul")
+    assert all(len(e.split()) <= 4 for e in ents)
+    assert "kabul" in ents

@@ -57,6 +57,7 @@ STOPWORDS_BY_LANG: dict[str, frozenset[str]] = {
     "tl": frozenset(["ang", "ng", "sa", "mga", "na", "at", "si", "ay", "ni", "kay", "para", "naman", "po", "lang", "din", "rin", "ba", "ko", "mo"]),
 }
 STOPWORDS = frozenset().union(*STOPWORDS_BY_LANG.values())
+MAX_ENTITY_WORDS = 4
 
 
 @dataclass(slots=True)
@@ -158,7 +159,8 @@ def extract_entities(text: str) -> list[str]:
             words = words[1:]
         while words and words[-1].lower() in STOPWORDS:
             words = words[:-1]
-        if not words:
+        # Long capitalised runs are Title Case Sentences, not names.
+        if not words or len(words) > MAX_ENTITY_WORDS:
             continue
         start = m.start()
         sentence_start = start == 0 or re.search(r"[.!?:]\s*$", text[:start]) is not None
