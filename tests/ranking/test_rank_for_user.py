@@ -226,3 +226,22 @@ def test_language_filter_relaxes_rather_than_leaving_the_page_empty(make_event):
         make_event(title=f"EN{i}", category="news", language="en", trend_score=2.0 + i)
     ranking_caches_invalidate()
     assert all(it.event.language == "en" for it in rank_for_user(user=user, limit=6))
+
+
+def test_source_cap_by_domain_and_by_lead_author(make_event):
+    spammer = UserFactory()
+    by_author = []
+    for i in range(4):
+        tweet = TweetFactory(author=spammer)
+        by_author.append(make_event(title=f"A{i}", category=["news", "sports", "science", "business"][i], trend_score=100.0 - i, representative_tweet_ids=[tweet.id]))
+    by_domain = [
+        make_event(title=f"D{i}", category=["politics", "technology", "entertainment", "other"][i], trend_score=90.0 - i, domains={"tabloid.example": 5})
+        for i in range(4)
+    ]
+    fillers = [make_event(title=f"F{i}", category="news", trend_score=10.0 - i) for i in range(6)]
+    for items in (rank_for_user(user=UserFactory(), limit=10), trending_events(limit=10)):
+        shown = set(ids(items))
+        assert len(shown & {e.pk for e in by_author}) == 2
+        assert len(shown & {e.pk for e in by_domain}) == 2
+        assert len(shown) == 10
+    assert fillers

@@ -85,7 +85,7 @@ def ranking_caches_invalidate() -> None:
 POOL_FIELDS = (
     "id", "centroid", "category", "language", "location", "trend_score", "velocity", "author_count",
     "first_seen_at", "last_seen_at", "health", "impressions", "clicks", "boost", "pinned_slot",
-    "pinned_until", "domains", "title",
+    "pinned_until", "domains", "title", "representative_tweet_ids",
 )
 
 
@@ -99,10 +99,19 @@ def pool_load(*, now: dt.datetime | None = None, limit: int | None = None) -> Ca
         .order_by("-trend_score", "-pk")
         .values_list(*POOL_FIELDS)[:limit]
     )
-    return pool_from_rows(rows, now=now)
+    # An event's "source" for the caps is its dominant link domain, or else the author of its
+    # lead representative post (one query for the whole pool, refreshed with it).
+    reps_at, domains_at = POOL_FIELDS.index("representative_tweet_ids"), POOL_FIELDS.index("domains")
+    lead_ids = [
+        r[reps_at][0] for r in rows if isinstance(r[reps_at], list) and r[reps_at] and not r[domains_at]
+    ]
+    authors = dict(Tweet.objects.filter(id__in=lead_ids).values_list("id", "author_id")) if lead_ids else {}
+    return pool_from_rows(rows, now=now, lead_authors=authors)
 
 
-def pool_from_rows(rows: list[tuple], *, now: dt.datetime) -> CandidatePool:
+def pool_from_rows(
+    rows: list[tuple], *, now: dt.datetime, lead_authors: dict[int, int | None] | None = None
+) -> CandidatePool:
     n = len(rows)
     col = {name: i for i, name in enumerate(POOL_FIELDS)}
     emb = np.zeros((n, DIM), dtype=np.float32)
@@ -133,6 +142,11 @@ def pool_from_rows(rows: list[tuple], *, now: dt.datetime) -> CandidatePool:
         if isinstance(domains, dict) and domains:
             top = max(domains.items(), key=lambda kv: (kv[1], kv[0]))[0]
             source[i] = src_vocab.setdefault(top, len(src_vocab))
+        elif lead_authors:
+            reps = r[col["representative_tweet_ids"]] or []
+            author = lead_authors.get(reps[0]) if isinstance(reps, list) and reps else None
+            if author is not None:
+                source[i] = src_vocab.setdefault(f"@{author}", len(src_vocab))
         slot, until = r[col["pinned_slot"]], r[col["pinned_until"]]
         if slot and (until is None or until > now):
             pinned[i] = slot
