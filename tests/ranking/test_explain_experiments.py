@@ -43,6 +43,10 @@ def test_reason_priority():
     assert explain(features=row(loc_match=0), category=sports, location="Lisbon") == "Trending in Sports"
 
 
+def test_uncategorised_events_just_trend():
+    assert explain(features=row(), category=CATEGORY_INDEX["other"]) == "Trending now"
+
+
 def test_explanations_fit_the_column():
     text = explain(features=row(), category=0, engaged_title="x" * 500, engaged_similarity=1.0)
     assert len(text) <= 200

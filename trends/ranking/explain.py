@@ -21,6 +21,12 @@ def follow_phrase(handles: list[str]) -> str:
     return f"Because you follow {shown[0]}, {shown[1]} and {others} other{'s' if others > 1 else ''}"
 
 
+def trending_phrase(category: int) -> str:
+    """ "Trending in Sports"; uncategorised events just trend ("Trending in Other" reads badly)."""
+    name = CATEGORIES[int(category)]
+    return "Trending now" if name == "other" else f"Trending in {CATEGORY_LABELS[name]}"
+
+
 def explain(
     *,
     features: np.ndarray,
@@ -38,7 +44,7 @@ def explain(
     elif location and features[F["loc_match"]] > 0:
         text = f"Popular in {location}"
     else:
-        text = f"Trending in {CATEGORY_LABELS[CATEGORIES[int(category)]]}"
+        text = trending_phrase(category)
     if len(text) > MAX_LENGTH:
         text = text[: MAX_LENGTH - 1] + "…"
     return text

@@ -27,6 +27,7 @@ from trends.embedding import DIM
 from trends.models import Engagement, Event, Experiment, RankedItem, RankingModelVersion, Tweet
 from trends.ranking.engine import rank_pool, trending_order
 from trends.ranking.experiments import variant_for, variant_label
+from trends.ranking.explain import trending_phrase
 from trends.ranking.features import compute_features, features_as_dict
 from trends.ranking.metrics import category_coverage, intra_list_diversity
 from trends.ranking.profile import KIND_WEIGHTS, build_interest
@@ -34,7 +35,6 @@ from trends.ranking.scoring import DEFAULT_WEIGHTS, FormulaScorer, Scorer
 from trends.ranking.types import (
     CATEGORIES,
     CATEGORY_INDEX,
-    CATEGORY_LABELS,
     CandidatePool,
     RankConfig,
     RankedEvent,
@@ -415,10 +415,8 @@ def _fetch_events(ids: list[int]) -> dict[int, Event]:
     """The page's events, re-checked at serve time: a hide or rejection since the pool was cached wins."""
     if not ids:
         return {}
-    return {
-        e.pk: e
-        for e in event_public_queryset().filter(pk__in=ids, state__in=LIVE_STATES)
-    }
+    # The centroid (768 bytes each) is ranking's business, not the card's.
+    return {e.pk: e for e in event_public_queryset().filter(pk__in=ids, state__in=LIVE_STATES).defer("centroid")}
 
 
 def rank_for_user(*, user, limit: int = 20, offset: int = 0, category: str | None = None) -> list[RankedEvent]:
@@ -515,13 +513,12 @@ def trending_events(
         event = events.get(int(pool.ids[row]))
         if event is None:
             continue
-        label = CATEGORY_LABELS[CATEGORIES[int(pool.category[row])]]
         where = event.location if location and event.location else ""
         items.append(
             RankedEvent(
                 event=event,
                 score=float(pool.trend_score[row] + pool.boost[row]),
-                explanation=f"Popular in {where}" if where else f"Trending in {label}",
+                explanation=f"Popular in {where}" if where else trending_phrase(int(pool.category[row])),
                 features=features_as_dict(X[i]),
                 variant="trending",
                 position=offset + len(items) + 1,
