@@ -88,6 +88,7 @@ def test_passing_model_is_saved_activated_and_served(make_event):
         make_event(title=f"E{i}", trend_score=10.0 - i)
     items = rank_for_user(user=UserFactory(), limit=3)
     assert {it.features["scorer"] for it in items} == {"learned"}
+    assert {it.features["model"] for it in items} == {version.version}
 
 
 @pytest.mark.django_db

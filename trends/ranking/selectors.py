@@ -445,6 +445,8 @@ def rank_for_user(*, user, limit: int = 20, offset: int = 0, category: str | Non
             continue
         features = features_as_dict(out.features[i])
         features["scorer"] = scorer.name
+        if getattr(scorer, "version", None):
+            features["model"] = scorer.version  # which artifact served it, for later analysis
         if explore:
             features["explore"] = 1
         items.append(
