@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from tests.factories import UserFactory
 from trends.models import Tweet
 from trends.site import DEFAULT_RATE_LIMITS
+from users.models import User
 
 
 def effective_limit(bucket: str) -> tuple[int, int]:
@@ -16,7 +17,6 @@ def effective_limit(bucket: str) -> tuple[int, int]:
     from django.conf import settings
 
     return {**DEFAULT_RATE_LIMITS, **getattr(settings, "RATE_LIMITS", {})}[bucket]
-from users.models import User
 
 pytestmark = pytest.mark.django_db
 
