@@ -123,3 +123,13 @@ def test_healthz_503_when_database_unreachable(client, monkeypatch):
 def test_healthz_skips_broker_in_embedded_mode(client, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     assert client.get("/healthz").json()["checks"]["broker"] == "skipped"
+
+
+def test_probes_are_not_redirected_to_https(client, settings, monkeypatch):
+    from trends.ops import selectors
+
+    monkeypatch.setattr(selectors, "_check_broker", lambda: "ok")
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
+    assert client.get("/").status_code == 301  # everything else still goes to HTTPS
