@@ -19,6 +19,10 @@ BEAT_SCHEDULE = {
     "curation-reconcile": {"task": "curation.reconcile", "schedule": 300.0},
     # Idempotency keys promise replays for 24 h; a daily purge keeps the table small after that.
     "purge-idempotency-keys": {"task": "api.purge_idempotency_keys", "schedule": crontab(hour=3, minute=17)},
+    # The learned ranker follows yesterday's engagement; it only serves if it beats the formula.
+    "ranking-train-model": {"task": "ranking.train_model", "schedule": crontab(hour=3, minute=30)},
+    # Served-feed logs older than the training window are dead weight.
+    "ranking-prune-served-log": {"task": "ranking.prune_served_log", "schedule": crontab(hour=4, minute=0)},
     # Trust (PageRank over follows) drifts slowly with the graph; hourly is enough.
     "compute-trust": {"task": "users.compute_trust", "schedule": crontab(minute=7)},
 }

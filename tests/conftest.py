@@ -20,6 +20,9 @@ def _isolated_cache(settings):
     """Each test gets an empty cache, so per-user feed caching never leaks between tests."""
     from django.core.cache import cache
 
+    # Exploration shuffles a share of pages on purpose; tests that assert an order must not see it.
+    settings.RANKING_EXPLORE_RATE = 0.0
+
     cache.clear()
     yield
     cache.clear()

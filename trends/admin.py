@@ -34,12 +34,23 @@ class EngagementAdmin(admin.ModelAdmin):
     raw_id_fields = ("user", "event", "tweet")
 
 
+@admin.register(models.Experiment)
+class ExperimentAdmin(admin.ModelAdmin):
+    list_display = ("key", "is_active", "started_at", "ended_at")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # Variants are cached per process; a change must apply now, not at the next cache expiry.
+        from trends.ranking.selectors import ranking_caches_invalidate
+
+        ranking_caches_invalidate()
+
+
 for model in (
     models.EventBucket,
     models.EventLink,
     models.EventSnapshot,
     models.RankedItem,
-    models.Experiment,
     models.RankingModelVersion,
     models.BlockRule,
     models.AuditLogEntry,

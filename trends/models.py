@@ -278,7 +278,11 @@ class RankedItem(models.Model):
     ranked_at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["user", "-ranked_at"], name="rankeditem_user_time_idx")]
+        indexes = [
+            models.Index(fields=["user", "-ranked_at"], name="rankeditem_user_time_idx"),
+            models.Index(fields=["ranked_at"], name="rankeditem_time_idx"),
+            models.Index(fields=["variant", "ranked_at"], name="rankeditem_variant_time_idx"),
+        ]
 
 
 class Experiment(models.Model):

@@ -12,10 +12,11 @@ LIVE_STATES = (EventState.EMERGING, EventState.TRENDING, EventState.FADING)
 
 
 def event_public_queryset() -> QuerySet[Event]:
-    """Events anyone may see: not hidden, not pending or rejected by review, not merged away."""
-    return Event.objects.filter(hidden=False, review_status__in=PUBLIC_REVIEW_STATES).exclude(
-        state=EventState.MERGED
-    )
+    """Events anyone may see: not hidden, not pending or rejected by review, not merged away, and
+    healthy enough (coordinated spam and heavily reported events are kept out of Explore)."""
+    return Event.objects.filter(
+        hidden=False, review_status__in=PUBLIC_REVIEW_STATES, health__gte=settings.EVENT_MIN_PUBLIC_HEALTH
+    ).exclude(state=EventState.MERGED)
 
 
 def event_list_trending(

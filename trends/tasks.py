@@ -201,3 +201,4 @@ def _on_task_failure(sender=None, task_id=None, exception=None, **kwargs) -> Non
 
 # Task modules outside autodiscovery's reach (`<app>.tasks` only): imported so workers register them.
 from trends.curation import tasks as _curation_tasks  # noqa: E402, F401
+from trends.ranking import tasks as _ranking_tasks  # noqa: E402, F401

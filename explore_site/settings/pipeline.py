@@ -18,3 +18,5 @@ TRENDABLE_BY_DEFAULT = env_str("TRENDABLE_BY_DEFAULT", "1") not in {"0", "false"
 
 # Work older than this that is still unprocessed is re-enqueued by the sweeper.
 PIPELINE_STALE_SECONDS = env_int("PIPELINE_STALE_SECONDS", 120)
+# Events whose health (spam/coordination/report signals, 0..1) falls below this are kept off Explore.
+EVENT_MIN_PUBLIC_HEALTH = env_float("EVENT_MIN_PUBLIC_HEALTH", 0.3)

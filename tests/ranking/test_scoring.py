@@ -69,7 +69,8 @@ def test_weights_come_from_settings(settings, db):
 @pytest.mark.django_db
 def test_fatigue_and_health_demote_events_in_the_feed(make_event):
     tired = make_event(title="Seen it", category="news", trend_score=100.0)
-    spam = make_event(title="Spam burst", category="sports", trend_score=99.0, health=0.05)
+    # Just above the public floor (EVENT_MIN_PUBLIC_HEALTH): shown, but demoted for poor health.
+    spam = make_event(title="Spam burst", category="sports", trend_score=99.0, health=0.35)
     others = [make_event(title=f"O{i}", category=["science", "business", "politics"][i % 3], trend_score=60.0 - i) for i in range(6)]
     user = UserFactory()
     first = [it.event.pk for it in rank_for_user(user=user, limit=8)]
@@ -79,3 +80,12 @@ def test_fatigue_and_health_demote_events_in_the_feed(make_event):
     again = [it.event.pk for it in rank_for_user(user=user, limit=8)]
     assert again.index(tired.pk) > first.index(tired.pk)
     assert again.index(spam.pk) > again.index(others[0].pk)
+
+
+@pytest.mark.django_db
+def test_events_below_the_health_floor_never_reach_a_feed(make_event, settings):
+    settings.EVENT_MIN_PUBLIC_HEALTH = 0.3
+    spam = make_event(title="Coordinated burst", category="sports", trend_score=999.0, health=0.05)
+    fine = make_event(title="Real event", category="sports", trend_score=5.0)
+    served = [it.event.pk for it in rank_for_user(user=UserFactory(), limit=10)]
+    assert fine.pk in served and spam.pk not in served
