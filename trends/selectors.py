@@ -13,9 +13,13 @@ LIVE_STATES = (EventState.EMERGING, EventState.TRENDING, EventState.FADING)
 
 def event_public_queryset() -> QuerySet[Event]:
     """Events anyone may see: not hidden, not pending or rejected by review, not merged away, and
-    healthy enough (coordinated spam and heavily reported events are kept out of Explore)."""
+    healthy enough (coordinated spam and heavily reported events are kept out of Explore), and with
+    enough distinct authors: below that an Event row is only a candidate cluster, not an event."""
     return Event.objects.filter(
-        hidden=False, review_status__in=PUBLIC_REVIEW_STATES, health__gte=settings.EVENT_MIN_PUBLIC_HEALTH
+        hidden=False,
+        review_status__in=PUBLIC_REVIEW_STATES,
+        health__gte=settings.EVENT_MIN_PUBLIC_HEALTH,
+        author_count__gte=settings.TREND_MIN_UNIQUE_AUTHORS,
     ).exclude(state=EventState.MERGED)
 
 

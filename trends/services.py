@@ -310,8 +310,11 @@ def engagement_log_batch(*, user, items: list[Mapping[str, Any]], now: dt.dateti
     rows: list[Engagement] = []
     errors: dict[str, list[str]] = {}
     for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            errors.setdefault(f"items[{index}]", []).append("Must be an object.")
+            continue
         kind = item.get("kind")
-        if kind not in ENGAGEMENT_KINDS:
+        if not isinstance(kind, str) or kind not in ENGAGEMENT_KINDS:
             errors.setdefault(f"items[{index}].kind", []).append(
                 f"Must be one of {', '.join(sorted(ENGAGEMENT_KINDS))}."
             )

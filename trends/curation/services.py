@@ -422,10 +422,12 @@ def _recount(event: Event) -> None:
     """Counts and first/last seen from the memberships themselves: the truth, whatever drifted."""
     stats = EventMembership.objects.filter(event=event).aggregate(
         n=Count("tweet"), authors=Count("author_id", distinct=True),
+        anonymous=Count("tweet", filter=Q(author_id__isnull=True)),
         first=Min("tweet_created_at"), last=Max("tweet_created_at"),
     )
     event.tweet_count = stats["n"]
-    event.author_count = stats["authors"]
+    # Posts without a known author count as their own author, as the pipeline counts them.
+    event.author_count = stats["authors"] + stats["anonymous"]
     if stats["first"]:
         event.first_seen_at = stats["first"]
         event.last_seen_at = stats["last"]

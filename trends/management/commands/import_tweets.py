@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -60,8 +62,10 @@ class Command(BaseCommand):
             raise CommandError(f"{rejected} row(s) rejected; the valid rows were imported")
 
     def _validate(self, row, authors: dict[str, int]):
-        author_id = None
         author = row.pop("author", None)
+        row["source"] = "import"
+        # Validate the post before touching its author: a rejected row must leave nothing behind.
+        item = tweet_validate(data=row)
         if author:
             handle = str(author.get("username", "")).strip()
             try:
@@ -77,11 +81,7 @@ class Command(BaseCommand):
                     user.set_unusable_password()
                     user.save()
                 author_id = authors[handle.lower()] = user.pk
-        row["author_id"] = author_id
-        row["source"] = "import"
-        item = tweet_validate(data=row)
+            item = replace(item, author_id=author_id)
         if not item.lang:
-            from dataclasses import replace
-
             item = replace(item, lang=textlib.guess_language(item.text))
         return item
