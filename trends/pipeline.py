@@ -59,6 +59,7 @@ from trends.models import (
     PipelineState,
     Tweet,
 )
+from trends.pgcopy import update_rows
 
 logger = logging.getLogger(__name__)
 
@@ -99,43 +100,53 @@ def _blocked(tweet: Tweet) -> bool:
 
 
 # ----------------------------------------------------------------------------------------- embed
-def tweets_embed(*, tweet_ids: list[int]) -> int:
-    """Embed the given posts that still need it; blocked posts are excluded instead. Idempotent."""
-    tweets = list(
-        Tweet.objects.filter(pk__in=tweet_ids, pipeline_state=PipelineState.NEW).only(
-            "id", "text", "shard", "author_id", "hashtags", "domains"
-        )
-    )
-    if not tweets:
-        return 0
-    excluded = {t.pk for t in tweets if _blocked(t)}
-    todo = [t for t in tweets if t.pk not in excluded]
-    now = timezone.now()
-    if todo:
-        embedder = get_embedder()
-        vectors = embedder.encode([clean_for_embedding(t.text) for t in todo])
-        for tweet, vector in zip(todo, vectors, strict=True):
-            tweet.embedding = pack(vector)
-            tweet.embedding_model = embedder.name
-            tweet.pipeline_state = PipelineState.EMBEDDED
-            tweet.embedded_at = now
-            tweet.enqueued_at = now
+EMBED_FIELDS = ("embedding", "embedding_model", "pipeline_state", "embedded_at", "enqueued_at")
+
+
+def tweets_embed(*, tweet_ids: list[int], top_up: bool = True) -> int:
+    """Embed the given posts that still need it; blocked posts are excluded instead. Idempotent.
+
+    Rows are claimed first (FOR UPDATE SKIP LOCKED), so two deliveries of the same batch never
+    encode the same post twice. A small batch (one API post is one task) is topped up with other
+    waiting posts, oldest first: encoding 64 posts costs little more than encoding one.
+    """
+    batch = max(int(settings.EMBEDDING_BATCH_SIZE), len(tweet_ids))
+    fields = ("id", "text", "shard", "author_id", "hashtags", "domains")
     with transaction.atomic():
-        # Only rows still NEW (and not being written by a redelivered copy of this task) are written.
-        still_new = set(
+        tweets = list(
             Tweet.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=[t.pk for t in tweets], pipeline_state=PipelineState.NEW)
-            .values_list("pk", flat=True)
+            .filter(pk__in=tweet_ids, pipeline_state=PipelineState.NEW)
+            .only(*fields)
         )
-        Tweet.objects.bulk_update(
-            [t for t in todo if t.pk in still_new],
-            ["embedding", "embedding_model", "pipeline_state", "embedded_at", "enqueued_at"],
-            batch_size=500,
-        )
-        Tweet.objects.filter(pk__in=[pk for pk in excluded if pk in still_new]).update(
-            pipeline_state=PipelineState.EXCLUDED, clustered_at=now
-        )
-    return len(still_new)
+        if top_up and len(tweets) < batch:
+            tweets += list(
+                Tweet.objects.select_for_update(skip_locked=True)
+                .filter(pipeline_state=PipelineState.NEW)
+                .exclude(pk__in=[t.pk for t in tweets])
+                .order_by("enqueued_at")
+                .only(*fields)[: batch - len(tweets)]
+            )
+        if not tweets:
+            return 0
+        excluded = [t.pk for t in tweets if _blocked(t)]
+        excluded_set = set(excluded)
+        todo = [t for t in tweets if t.pk not in excluded_set]
+        now = timezone.now()
+        if todo:
+            embedder = get_embedder()
+            vectors = embedder.encode([clean_for_embedding(t.text) for t in todo])
+            rows = [
+                (t.pk, pack(vector), embedder.name, PipelineState.EMBEDDED, now, now)
+                for t, vector in zip(todo, vectors, strict=True)
+            ]
+            # One statement for the batch (COPY + UPDATE ... FROM on PostgreSQL); the state guard
+            # keeps a concurrent redelivery from overwriting rows that already moved on.
+            update_rows(Tweet, EMBED_FIELDS, rows, where=f"t.pipeline_state = {int(PipelineState.NEW)}")
+        if excluded:
+            Tweet.objects.filter(pk__in=excluded, pipeline_state=PipelineState.NEW).update(
+                pipeline_state=PipelineState.EXCLUDED, clustered_at=now
+            )
+    return len(tweets)
 
 
 # ----------------------------------------------------------------------------------------- state I/O
@@ -330,10 +341,23 @@ def _write_back(*, shard: int, clusterer: OnlineClusterer, posts: dict[int, Twee
     touched_existing = {cid for cid in clusterer.clusters if cid > 0 and clusterer.clusters[cid].members}
     touched_existing |= {s for s, _, _ in merged_pairs if s > 0} | {t for _, t, _ in merged_pairs if t and t > 0}
     touched_existing |= {ch.source for ch in changes if ch.kind == "split" and ch.source > 0}
+    # Locks in id order, the order curation's merge/split take them too: no lock-order deadlock.
     locked = {
-        e.pk: e for e in Event.objects.select_for_update().filter(pk__in=touched_existing)
+        e.pk: e for e in Event.objects.select_for_update().filter(pk__in=touched_existing).order_by("pk")
     }
-    redirect = {pk: e.merged_into_id for pk, e in locked.items() if e.state == EventState.MERGED and e.merged_into_id}
+    redirect = {}
+    for pk, e in locked.items():
+        if e.state != EventState.MERGED or not e.merged_into_id:
+            continue
+        # Follow the whole merge chain: a curator may have merged the survivor again meanwhile.
+        target, seen = e.merged_into_id, {pk}
+        while target not in seen:
+            seen.add(target)
+            row = Event.objects.filter(pk=target).values_list("state", "merged_into_id").first()
+            if row is None or row[0] != EventState.MERGED or not row[1]:
+                break
+            target = row[1]
+        redirect[pk] = target
 
     # Memberships of this batch's posts.
     memberships: list[EventMembership] = []

@@ -48,7 +48,11 @@ def embed_tweets(tweet_ids: list[int]) -> int:
     done = pipeline.tweets_embed(tweet_ids=tweet_ids)
     from trends.models import Tweet
 
-    shards = set(Tweet.objects.filter(pk__in=tweet_ids).values_list("shard", flat=True).distinct())
+    if done > len(tweet_ids):
+        # The batch was topped up with other waiting posts, possibly of other shards.
+        shards = set(range(max(1, settings.CLUSTER_SHARDS)))
+    else:
+        shards = set(Tweet.objects.filter(pk__in=tweet_ids).values_list("shard", flat=True).distinct())
     cluster_enqueue(shards=shards)
     return done
 

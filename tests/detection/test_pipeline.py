@@ -4,6 +4,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -54,7 +55,7 @@ def stream(fake_embedder):
 
 
 def _run_all(tweets, limit=None):
-    assert pipeline.tweets_embed(tweet_ids=[t.pk for t in tweets]) == len(tweets)
+    assert pipeline.tweets_embed(tweet_ids=[t.pk for t in tweets], top_up=False) == len(tweets)
     total = 0
     while n := pipeline.shard_cluster(shard=0, limit=limit):
         total += n
@@ -65,7 +66,7 @@ def test_stream_becomes_two_events_with_noise_left_out_and_is_idempotent(stream)
     quake, match, noise = stream
     assert _run_all(quake + match + noise) == 27
     assert pipeline.shard_cluster(shard=0) == 0  # nothing left: a re-run is a no-op
-    assert pipeline.tweets_embed(tweet_ids=[t.pk for t in quake]) == 0
+    assert pipeline.tweets_embed(tweet_ids=[t.pk for t in quake], top_up=False) == 0
     events = {m.event_id for m in EventMembership.objects.filter(tweet__in=quake)}
     assert len(events) == 1
     quake_event = Event.objects.get(pk=events.pop())
@@ -310,3 +311,13 @@ def test_every_post_leaves_the_embedded_state_even_in_a_long_historical_batch(fa
     assert pipeline.shard_cluster(shard=0) == 0
     states = set(Tweet.objects.filter(pk__in=[t.pk for t in lone]).values_list("pipeline_state", flat=True))
     assert states == {PipelineState.UNASSIGNED}
+
+
+def test_a_small_embedding_batch_is_topped_up_with_other_waiting_posts(stream):
+    quake, match, noise = stream
+    waiting = quake + match + noise
+    done = pipeline.tweets_embed(tweet_ids=[quake[0].pk])
+    assert done == min(len(waiting), settings.EMBEDDING_BATCH_SIZE)
+    assert Tweet.objects.filter(pk__in=[t.pk for t in waiting], pipeline_state=PipelineState.EMBEDDED).count() == done
+    # A redelivered task finds nothing left to do.
+    assert pipeline.tweets_embed(tweet_ids=[quake[0].pk]) == 0
