@@ -148,7 +148,7 @@ MEM_CASES = {
         "b.OnlineClusterer = Kept\n"
         "b.run(100000, 500, 384)\n"
         "gc.collect()\n"
-        "assert kept and len(kept[0].active_ids()) >= 100000"
+        "assert kept and len(kept[0].active_ids) >= 100000"
     ),
 }
 
