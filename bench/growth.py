@@ -199,12 +199,15 @@ def _nice_max(v: float) -> float:
 
 
 def line_chart(*, x0: float, y0: float, w: float, h: float, title: str, xlabel: str, ylabel: str,
-               series: list[tuple[str, list[float], list[float]]], note: str = "") -> list[str]:
-    """A log-x / linear-y line chart whose plot area's top-left corner is (x0, y0)."""
+               series: list[tuple[str, list[float], list[float], str]], note: str = "") -> list[str]:
+    """A log-x / linear-y line chart whose plot area's top-left corner is (x0, y0).
+
+    Each series is (name, xs, ys, value labels: "above", "below" or "" for none).
+    """
     import math
 
-    xs_all = [x for _, xs, _ in series for x in xs]
-    ys_all = [y for _, _, ys in series for y in ys]
+    xs_all = [x for _, xs, _, _ in series for x in xs]
+    ys_all = [y for _, _, ys, _ in series for y in ys]
     lx_min, lx_max = math.log10(min(xs_all)), math.log10(max(xs_all))
     pad = (lx_max - lx_min) * 0.04
     lx_min, lx_max = lx_min - pad, lx_max + pad
@@ -218,8 +221,10 @@ def line_chart(*, x0: float, y0: float, w: float, h: float, title: str, xlabel: 
 
     out = [f'<text x="{x0 + w / 2:.1f}" y="{y0 - 22:.1f}" class="title" text-anchor="middle">{_esc(title)}</text>']
     out.append(f'<rect x="{x0}" y="{y0}" width="{w}" height="{h}" class="frame"/>')
-    for i in range(6):  # y grid
-        v = y_max * i / 5
+    lead = round(y_max / 10 ** math.floor(math.log10(y_max)), 1)
+    divs = {1.5: 3, 3.0: 3, 6.0: 6, 2.0: 4, 4.0: 4, 8.0: 4}.get(lead, 5)  # round tick values
+    for i in range(divs + 1):  # y grid
+        v = y_max * i / divs
         yy = py(v)
         out.append(f'<line x1="{x0}" y1="{yy:.1f}" x2="{x0 + w}" y2="{yy:.1f}" class="grid"/>')
         label = f"{v:.0f}" if y_max >= 10 else f"{v:.1f}"
@@ -231,14 +236,16 @@ def line_chart(*, x0: float, y0: float, w: float, h: float, title: str, xlabel: 
     out.append(f'<text x="{x0 + w / 2:.1f}" y="{y0 + h + 42}" text-anchor="middle" class="axis">{_esc(xlabel)}</text>')
     out.append(f'<text transform="translate({x0 - 52:.1f},{y0 + h / 2:.1f}) rotate(-90)" text-anchor="middle" '
                f'class="axis">{_esc(ylabel)}</text>')
-    for k, (name, xs, ys) in enumerate(series):
+    for k, (name, xs, ys, labels) in enumerate(series):
         color = PALETTE[k % len(PALETTE)]
         pts = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in zip(xs, ys, strict=True))
         out.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2.5"/>')
         for x, y in zip(xs, ys, strict=True):
             out.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="4" fill="{color}"/>')
-            out.append(f'<text x="{px(x):.1f}" y="{py(y) - 9:.1f}" text-anchor="middle" class="val" '
-                       f'fill="{color}">{y:g}</text>')
+            if labels:
+                dy = -9 if labels == "above" else 17
+                out.append(f'<text x="{px(x):.1f}" y="{py(y) + dy:.1f}" text-anchor="middle" class="val" '
+                           f'fill="{color}">{y:g}</text>')
         ly = y0 + 16 + k * 18  # legend, top-left inside the plot
         out.append(f'<line x1="{x0 + 12}" y1="{ly - 4}" x2="{x0 + 34}" y2="{ly - 4}" stroke="{color}" stroke-width="2.5"/>')
         out.append(f'<text x="{x0 + 40}" y="{ly}" class="legend">{_esc(name)}</text>')
@@ -274,9 +281,9 @@ def bar_chart(*, x0: float, y0: float, w: float, h: float, title: str, bars: lis
 
 MEM_LABELS = {
     "django_baseline": "Django + numpy only",
-    "static_model": "+ static embedding model",
-    "full_model": "+ full MiniLM model",
-    "clusterer_100k_events": "+ clusterer, 100k events",
+    "static_model": "Django + static embedding model",
+    "full_model": "Django + full MiniLM model",
+    "clusterer_100k_events": "Django + clusterer, 100k events",
 }
 
 
@@ -292,27 +299,33 @@ def render_svg(result: dict) -> str:
         f'<rect width="{W}" height="{H}" fill="white"/>',
         f'<text x="{W / 2}" y="30" text-anchor="middle" style="font-size:20px;font-weight:bold">'
         f'Explore growth curves ({_esc(result["date"])}, {_esc(result["machine"])})</text>',
+        f'<text x="{W / 2}" y="52" text-anchor="middle" class="note">shared machine: 1-minute load average '
+        f'{result["load_average_start"][0]} at start, {result["load_average_end"][0]} at end; '
+        'each memory case is a fresh process</text>',
     ]
     cl = result["clustering"]
     parts += line_chart(
         x0=90, y0=100, w=460, h=330, title="Clustering cost per post vs active events",
         xlabel="active events (log scale)", ylabel="µs per post (best run)",
-        series=[("OnlineClusterer.add, µs/post", [r["active_events"] for r in cl], [r["us_per_post"] for r in cl])],
+        series=[("OnlineClusterer.add, µs/post", [r["active_events"] for r in cl], [r["us_per_post"] for r in cl],
+                 "above")],
         note=f"{cl[-1]['vs_smallest']}× from {_fmt_count(cl[0]['active_events'])} to "
-             f"{_fmt_count(cl[-1]['active_events'])} events (target ≤ 2×)",
+             f"{_fmt_count(cl[-1]['active_events'])} events, at most {max(r['vs_smallest'] for r in cl)}× "
+             "at any size (target ≤ 2×); best of 2-3 runs",
     )
     rk = result["ranking"]
     xs = [r["latency_candidates"] for r in rk]
     parts += line_chart(
         x0=690, y0=100, w=460, h=330, title=f"Ranking one user vs candidates ({result['ranking_scorer']} scorer)",
         xlabel="candidate events (log scale)", ylabel="ms per user",
-        series=[("wall p50", xs, [r["rank_p50_ms"] for r in rk]), ("wall p99", xs, [r["rank_p99_ms"] for r in rk]),
-                ("CPU p50", xs, [r["rank_cpu_p50_ms"] for r in rk])],
+        series=[("wall p50", xs, [r["rank_p50_ms"] for r in rk], "below"),
+                ("wall p99", xs, [r["rank_p99_ms"] for r in rk], "above"),
+                ("CPU p50 (under wall p50 when a core is free)", xs, [r["rank_cpu_p50_ms"] for r in rk], "")],
         note="rank_pool, top 20, 1 BLAS thread",
     )
     bars = [(MEM_LABELS.get(r["case"], r["case"]), r["rss_mb"]) for r in result["memory"] if r.get("rss_mb")]
     if bars:
-        parts += bar_chart(x0=140, y0=610, w=900, h=170, title="Memory per worker process", bars=bars)
+        parts += bar_chart(x0=100, y0=610, w=960, h=170, title="Memory per worker process", bars=bars)
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
@@ -334,7 +347,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
+    parser.add_argument("--render", metavar="JSON", help="only redraw --svg from an earlier run's JSON")
     args = parser.parse_args()
+    if args.render:
+        Path(args.svg_out).write_text(render_svg(json.loads(Path(args.render).read_text())), encoding="utf-8")
+        return
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "explore_site.settings")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
