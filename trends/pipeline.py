@@ -442,10 +442,9 @@ def _write_back(*, shard: int, clusterer: OnlineClusterer, posts: dict[int, Twee
             promoted.append(eid)
     fields = ["centroid", "tweet_count", "author_count", "first_seen_at", "last_seen_at", "hashtags", "domains",
               "languages", "entities", "language", "state", "version"]
-    # One plain UPDATE per touched event: cheaper than bulk_update's CASE expressions at the
-    # few dozen rows a batch touches (the rows are locked, so nobody else writes them meanwhile).
-    for event in updates:
-        Event.objects.filter(pk=event.pk).update(**{f: getattr(event, f) for f in fields})
+    # One statement for all touched events (COPY + UPDATE ... FROM on PostgreSQL): the rows are
+    # locked above, so nobody else writes them meanwhile.
+    update_rows(Event, fields, [(event.pk, *(getattr(event, f) for f in fields)) for event in updates])
     # Posts of events are assigned; posts of candidates wait, unassigned.
     is_event = {e.pk: e.author_count >= min_authors for e in updates}
     assigned = [pid for pid, eid in member_of.items() if is_event.get(eid, True)]
@@ -510,13 +509,15 @@ def _add_buckets(*, member_of: dict[int, int], posts: dict[int, Tweet]) -> None:
         for b in EventBucket.objects.filter(event_id__in=list(by_event), start__in={s for _, s in cells})
     }
     new_rows = []
+    changed = []
     for (eid, start), (n, authors_new) in cells.items():
         if (eid, start) in existing:
-            EventBucket.objects.filter(pk=existing[(eid, start)].pk).update(
-                tweets=F("tweets") + n, new_authors=F("new_authors") + authors_new
-            )
+            # Absolute values are safe: buckets are written only by the shard's single writer.
+            bucket = existing[(eid, start)]
+            changed.append((bucket.pk, bucket.tweets + n, bucket.new_authors + authors_new))
         else:
             new_rows.append(EventBucket(event_id=eid, start=start, tweets=n, new_authors=authors_new))
+    update_rows(EventBucket, ("tweets", "new_authors"), changed)
     EventBucket.objects.bulk_create(new_rows, batch_size=1000)
 
 
