@@ -21,6 +21,7 @@ class PipelineState(models.IntegerChoices):
     ASSIGNED = 2, "assigned"  # member of an event
     UNASSIGNED = 3, "unassigned"  # clustered, fits no event (yet): background chatter
     EXCLUDED = 4, "excluded"  # kept out of trends by a block rule or a blocked author
+    FAILED = 5, "failed"  # parked after PIPELINE_MAX_ATTEMPTS recoveries: needs an operator
 
 
 class Tweet(models.Model):

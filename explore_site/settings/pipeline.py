@@ -4,6 +4,8 @@ from explore_site.settings.env import env_float, env_int, env_str
 # "full": the all-MiniLM-L6-v2 transformer; "static": a model2vec model distilled from it offline.
 EMBEDDING_TIER = env_str("EMBEDDING_TIER", "full")
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64)
+# Posts per embedding task: big enough that per-task overhead (queries, COPY, messages) is noise.
+EMBEDDING_TASK_SIZE = env_int("EMBEDDING_TASK_SIZE", 1024)
 STATIC_MODEL_DIR = env_str("STATIC_MODEL_DIR", str(DATA_DIR / "models" / "minilm-static"))
 
 # Clustering shards: each shard has one writer (its own Celery queue), so workers never race.
@@ -20,3 +22,5 @@ TRENDABLE_BY_DEFAULT = env_str("TRENDABLE_BY_DEFAULT", "1") not in {"0", "false"
 PIPELINE_STALE_SECONDS = env_int("PIPELINE_STALE_SECONDS", 120)
 # Events whose health (spam/coordination/report signals, 0..1) falls below this are kept off Explore.
 EVENT_MIN_PUBLIC_HEALTH = env_float("EVENT_MIN_PUBLIC_HEALTH", 0.3)
+# After this many sweeper recoveries a post is parked as failed (a poison message must not loop forever).
+PIPELINE_MAX_ATTEMPTS = env_int("PIPELINE_MAX_ATTEMPTS", 5)

@@ -138,3 +138,23 @@ def test_report_hurts_health_once_per_user():
     assert event.spam_reports == 1
     assert event.health == pytest.approx(1.0 - services.REPORT_HEALTH_PENALTY)
     assert Event.objects.get(pk=event.pk).dismissals == 1
+
+
+@pytest.mark.django_db
+def test_sweeper_requeues_stale_work_and_parks_poison_posts(settings):
+    from trends.models import TaskFailure
+    from trends.sweeper import pipeline_sweep_stale
+
+    settings.PIPELINE_MAX_ATTEMPTS = 3
+    old = timezone.now() - dt.timedelta(hours=1)
+    stale = services.tweets_ingest(items=[services.tweet_validate(data={"text": "stale", "id": 9001})]).created_ids
+    poison = services.tweets_ingest(items=[services.tweet_validate(data={"text": "poison", "id": 9002})]).created_ids
+    Tweet.objects.filter(pk__in=stale + poison).update(enqueued_at=old)
+    Tweet.objects.filter(pk__in=poison).update(pipeline_attempts=3)
+    result = pipeline_sweep_stale()
+    assert result["parked"] == 1 and result["embedding"] == 1
+    assert Tweet.objects.get(pk=9002).pipeline_state == PipelineState.FAILED
+    assert Tweet.objects.get(pk=9001).pipeline_attempts == 1
+    assert TaskFailure.objects.filter(error__contains="9002").exists()
+    # Safe to run twice: nothing is stale any more.
+    assert pipeline_sweep_stale() == {"embedding": 0, "clustering_shards": 0, "parked": 0}

@@ -36,14 +36,14 @@ def test_sweeper_requeues_exactly_the_stale_rows(settings, monkeypatch):
 
     result = pipeline_sweep_stale()
 
-    assert result == {"embedding": 2, "clustering_shards": 1}
+    assert result == {"embedding": 2, "clustering_shards": 1, "parked": 0}
     assert sorted(i for batch in sent_embed for i in batch) == sorted(stale_new)
     assert sent_cluster == [{0}]
     assert set(Tweet.objects.filter(pk__in=stale_new).values_list("pipeline_attempts", flat=True)) == {1}
     assert not Tweet.objects.filter(pk__in=fresh_new, pipeline_attempts__gt=0).exists()
     # Just re-enqueued: a second sweep right away sends nothing again.
     sent_embed.clear()
-    assert pipeline_sweep_stale() == {"embedding": 0, "clustering_shards": 0}
+    assert pipeline_sweep_stale() == {"embedding": 0, "clustering_shards": 0, "parked": 0}
     assert sent_embed == []
 
 
