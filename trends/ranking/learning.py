@@ -129,7 +129,7 @@ def fit_ranker(
         random_state=seed,
     )
     # The formula's score as an extra input was tried and lost on randomised held-out lists in
-    # 4 of 4 simulated worlds (docs/ranking-evaluation.md), so the model sees the features only.
+    # 4 of 4 simulated worlds (docs/evaluation.md (part 2)), so the model sees the features only.
     scorer = LearnedScorer(model=model, feature_names=names, version=version)
     model.fit(scorer.design(data.X[train], data.positions[train]), data.y[train])
 

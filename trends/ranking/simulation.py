@@ -1,4 +1,4 @@
-"""A simulated Explore population for offline evaluation (docs/ranking-evaluation.md documents it).
+"""A simulated Explore population for offline evaluation (docs/evaluation.md (part 2) documents it).
 
 The simulation produces CandidatePool / UserContext objects and calls the same `rank_pool`,
 `compute_features`, scorers, re-ranker and `fit_ranker` as the site; only the data source differs.

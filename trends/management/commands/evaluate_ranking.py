@@ -6,7 +6,7 @@ Prints one JSON object (read by scripts): per policy (chronological, popularity,
 ndcg_at_10, recall_at_10, intra_list_diversity, category_coverage, personalization; plus
 rank_p50_ms / rank_p99_ms for ranking one user over 5,000 candidates in-process. The simulation
 feeds the same features, scorers, re-ranker and training code the site uses
-(docs/ranking-evaluation.md documents the generative model).
+(docs/evaluation.md (part 2) documents the generative model).
 """
 
 from __future__ import annotations
