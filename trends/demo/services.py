@@ -97,7 +97,10 @@ def demo_seed(*, seed: int = 42, users: int = 1500, scale: float = 1.0, now: dt.
     log(f"posts: {len(items)} generated; ingesting (the pipeline embeds and clusters them)...")
     result = services.tweets_ingest(items=items, batch_size=500)
     log(f"posts: {len(result.created_ids)} stored")
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    from explore_site.celery import app
+
+    if app.conf.task_always_eager:
+        # In-process mode: finish the pipeline now. With workers, they do it as the posts arrive.
         demo_refresh_events()
         _seed_engagement(world=world, ids=ids, seed=seed, now=now)
     return {"users": len(world.users), "posts": len(result.created_ids)}
