@@ -44,6 +44,8 @@ def django_env(args) -> dict[str, str]:
         "DJANGO_LOG_LEVEL": "WARNING",
         "HF_HUB_OFFLINE": "1",
         "CELERY_TASK_ALWAYS_EAGER": "1",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
     }
 
 
@@ -169,7 +171,10 @@ def main() -> None:
     subprocess.run(["redis-cli", "-u", args.cache_url, "FLUSHDB"], capture_output=True)
     base = f"http://127.0.0.1:{args.port}"
     server = subprocess.Popen(
-        [str(Path(PY).with_name("gunicorn")), "explore_site.wsgi:application", "-b", f"127.0.0.1:{args.port}",
+        # -c /dev/null: not the repo's gunicorn.conf.py (its access log and model warm-up are for
+        # production, and would measure log writing, not the site).
+        [str(Path(PY).with_name("gunicorn")), "-c", "/dev/null", "explore_site.wsgi:application",
+         "-b", f"127.0.0.1:{args.port}",
          "-w", str(args.web_workers), "--worker-class", "gthread", "--threads", "4", "--log-level", "warning"],
         cwd=ROOT, env=env,
     )
