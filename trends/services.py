@@ -224,7 +224,7 @@ def pipeline_enqueue_embedding(*, tweet_ids: list[int]) -> None:
         return
     from trends import tasks
 
-    batch = settings.EMBEDDING_BATCH_SIZE * 4
+    batch = settings.EMBEDDING_TASK_SIZE
     chunks = [tweet_ids[i : i + batch] for i in range(0, len(tweet_ids), batch)]
 
     def send() -> None:
