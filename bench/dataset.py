@@ -7,8 +7,6 @@ every concrete column is written, with the field's default where the generator g
 from __future__ import annotations
 
 import datetime as dt
-import io
-import json
 import random
 
 import numpy as np
@@ -17,6 +15,7 @@ from django.utils import timezone
 
 from trends.embedding import pack
 from trends.models import Engagement, Event, EventMembership, Tweet
+from trends.pgcopy import copy_into, field_default
 from users.models import Follow, User
 
 CATEGORIES = ["sports", "news", "entertainment", "technology", "politics", "science", "business", "other"]
@@ -24,61 +23,18 @@ LOCATIONS = ["Lisbon", "London", "New York", "Madrid", "São Paulo", "Tokyo", "B
 LANGS = ["en", "en", "en", "es", "pt", "fr"]
 
 
-def _default(field: models.Field):
-    if field.has_default():
-        value = field.get_default()
-        return value
-    if field.null:
-        return None
-    if isinstance(field, (models.CharField, models.TextField)):
-        return ""
-    return None
-
-
-def _encode(value, field: models.Field) -> str:
-    if value is None:
-        return "\\N"
-    if isinstance(field, models.JSONField):
-        value = json.dumps(value)
-    elif isinstance(field, models.BinaryField):
-        return "\\\\x" + bytes(value).hex()
-    elif isinstance(value, bool):
-        value = "t" if value else "f"
-    elif isinstance(value, dt.datetime):
-        value = value.isoformat()
-    value = str(value)
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
 def copy_rows(model: type[models.Model], rows, *, chunk: int = 50_000) -> int:
-    """COPY dicts (keyed by field attname) into the model's table."""
+    """COPY dicts (keyed by field attname) into the model's table, in chunks."""
     fields = list(model._meta.concrete_fields)
-    defaults = {f.attname: _default(f) for f in fields}
-    columns = ", ".join(f'"{f.column}"' for f in fields)
+    defaults = {f.attname: field_default(f) for f in fields}
     total = 0
-    buffer = io.StringIO()
-    count = 0
-
-    def flush() -> None:
-        nonlocal buffer, count
-        if not count:
-            return
-        with connection.cursor() as cursor:
-            raw = cursor.cursor
-            with raw.copy(f'COPY "{model._meta.db_table}" ({columns}) FROM STDIN') as copy:
-                copy.write(buffer.getvalue())
-        buffer = io.StringIO()
-        count = 0
-
+    batch: list[list] = []
     for row in rows:
-        buffer.write("\t".join(_encode(row.get(f.attname, defaults[f.attname]), f) for f in fields))
-        buffer.write("\n")
-        count += 1
-        total += 1
-        if count >= chunk:
-            flush()
-    flush()
-    return total
+        batch.append([row.get(f.attname, defaults[f.attname]) for f in fields])
+        if len(batch) >= chunk:
+            total += copy_into(model._meta.db_table, fields, batch)
+            batch = []
+    return total + copy_into(model._meta.db_table, fields, batch)
 
 
 def _reset_sequence(model: type[models.Model]) -> None:
