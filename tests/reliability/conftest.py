@@ -172,6 +172,9 @@ class Worker:
             "TRANSFORMERS_OFFLINE": "1",
             # Short retry waits and a short stale window keep recovery inside the test's time budget.
             "PIPELINE_STALE_SECONDS": "3",
+            # Small embedding batches (no top-up beyond 8): a fault lands mid-stream, not after one batch.
+            "EMBEDDING_BATCH_SIZE": "8",
+            "EMBEDDING_TASK_SIZE": "8",
             **(extra_env or {}),
         }
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()

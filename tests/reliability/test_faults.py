@@ -40,6 +40,7 @@ def _fast_pipeline(settings):
     # Small batches: a kill lands mid-stream, not after one giant batch. A short stale window lets
     # the sweeper (called by the test, as beat would) recover lost work within seconds.
     settings.EMBEDDING_BATCH_SIZE = 8
+    settings.EMBEDDING_TASK_SIZE = 8
     settings.PIPELINE_STALE_SECONDS = 3
 
 
