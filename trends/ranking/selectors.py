@@ -61,7 +61,7 @@ def now_hours(now: dt.datetime) -> float:
 # --- process-local caches, invalidated through one token in the shared cache -----------------------
 
 _lock = threading.Lock()
-_pool_cache: dict[str, Any] = {}
+_token_cache: dict[str, Any] = {}
 _model_cache: dict[str, Any] = {}
 
 
@@ -183,17 +183,22 @@ def pool_from_rows(
     )
 
 
-def pool_cached(*, now: dt.datetime) -> CandidatePool:
-    ttl = float(_setting("RANKING_POOL_TTL_S", 20))
+def _token_cached(key: str, *, ttl_setting: str, ttl_default: float, load):
+    """A per-process value, reloaded after `ttl` seconds or at once when the shared state token moves."""
+    ttl = float(_setting(ttl_setting, ttl_default))
     token = _state_token()
     with _lock:
-        entry = _pool_cache.get("pool")
+        entry = _token_cache.get(key)
         if entry and entry[0] == token and time.monotonic() - entry[1] < ttl:
             return entry[2]
-    pool = pool_load(now=now)
+    value = load()
     with _lock:
-        _pool_cache["pool"] = (token, time.monotonic(), pool)
-    return pool
+        _token_cache[key] = (token, time.monotonic(), value)
+    return value
+
+
+def pool_cached(*, now: dt.datetime) -> CandidatePool:
+    return _token_cached("pool", ttl_setting="RANKING_POOL_TTL_S", ttl_default=20, load=lambda: pool_load(now=now))
 
 
 # --- scorer and experiment -------------------------------------------------------------------------
@@ -215,43 +220,35 @@ def scorer_for(config: RankConfig) -> Scorer:
 
 
 def _learned_cached():
+    return _token_cached("model", ttl_setting="RANKING_MODEL_TTL_S", ttl_default=60, load=_learned_load)
+
+
+def _learned_load():
     from trends.ranking.services import model_load
 
-    ttl = float(_setting("RANKING_MODEL_TTL_S", 60))
-    token = _state_token()
-    with _lock:
-        entry = _model_cache.get("model")
-        if entry and entry[0] == token and time.monotonic() - entry[1] < ttl:
-            return entry[2]
     version = active_model_version()
-    scorer = None
-    if version is not None:
-        cached = _model_cache.get("loaded")
-        if cached and cached[0] == version.version:
-            scorer = cached[1]
-        else:
-            scorer = model_load(version=version)
-            if scorer is not None:
-                _model_cache["loaded"] = (version.version, scorer)
-    with _lock:
-        _model_cache["model"] = (token, time.monotonic(), scorer)
+    if version is None:
+        return None
+    # The artifact is re-read only when the active version changes, not at every TTL expiry.
+    cached = _model_cache.get("loaded")
+    if cached and cached[0] == version.version:
+        return cached[1]
+    scorer = model_load(version=version)
+    if scorer is not None:
+        _model_cache["loaded"] = (version.version, scorer)
     return scorer
 
 
 def active_experiment() -> Experiment | None:
     """The newest running experiment, cached per process like the model (one query saved per page)."""
-    ttl = float(_setting("RANKING_MODEL_TTL_S", 60))
-    token = _state_token()
-    with _lock:
-        entry = _model_cache.get("experiment")
-        if entry and entry[0] == token and time.monotonic() - entry[1] < ttl:
-            return entry[2]
-    experiment = (
-        Experiment.objects.filter(is_active=True, ended_at__isnull=True).order_by("-started_at", "-pk").first()
+    return _token_cached(
+        "experiment",
+        ttl_setting="RANKING_MODEL_TTL_S",
+        ttl_default=60,
+        load=lambda: Experiment.objects.filter(is_active=True, ended_at__isnull=True)
+        .order_by("-started_at", "-pk")
+        .first(),
     )
-    with _lock:
-        _model_cache["experiment"] = (token, time.monotonic(), experiment)
-    return experiment
 
 
 @dataclass
