@@ -15,3 +15,7 @@ class TrendsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="trends.ensure_roles")
+        from trends.pages import signals
+        from trends.pages import tasks as _page_tasks  # noqa: F401  (registers the page tasks with Celery)
+
+        signals.connect()

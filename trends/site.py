@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.core import signing
 from django.core.cache import cache
 from django.db.models import Q
 from django.db.models.functions import Coalesce
@@ -150,17 +151,34 @@ def user_hidden_event_ids(*, user) -> set[int]:
     )
 
 
+CURATION_GENERATION_KEY = "fypage:gen"
+
+
+def curation_generation() -> int:
+    """Bumped after every curation change (trends.pages.pages_invalidate_all)."""
+    return cache.get(CURATION_GENERATION_KEY, 0)
+
+
+def feed_version_key(*, user_id: int | str) -> str:
+    return f"feedver:{user_id}"
+
+
 def _feed_version(user_id: int) -> int:
-    return cache.get(f"feedver:{user_id}", 0)
+    return cache.get(feed_version_key(user_id=user_id), 0)
 
 
-def feed_invalidate(*, user) -> None:
-    """Called after a dismissal or report: that user's cached feeds become unreachable at once."""
-    key = f"feedver:{user.pk}"
+def feed_invalidate_id(*, user_id: int) -> None:
+    """That user's cached feeds and stored pages become unreachable at once."""
+    key = feed_version_key(user_id=user_id)
     try:
         cache.incr(key)
     except ValueError:
         cache.set(key, 1, None)
+
+
+def feed_invalidate(*, user) -> None:
+    """Called after a dismissal, report, follow or settings change."""
+    feed_invalidate_id(user_id=user.pk)
 
 
 def _trending_locale(user) -> tuple[str | None, str | None]:
@@ -191,7 +209,8 @@ def feed_page(
     if tab == "for-you" and not authenticated:
         tab = "trending"
     owner = f"u{user.pk}.{_feed_version(user.pk)}" if authenticated else "anon"
-    key = f"feed:{owner}:{tab}:{page}:{'all' if everywhere else 'local'}"
+    # The curation generation too: a hidden or renamed event leaves every cached feed at once.
+    key = f"feed:{owner}:g{curation_generation()}:{tab}:{page}:{'all' if everywhere else 'local'}"
     cached = None if fresh else cache.get(key)
     if cached is not None:
         return cached
@@ -217,6 +236,50 @@ def feed_page(
     result = (items, has_next)
     cache.set(key, result, settings.FEED_CACHE_SECONDS)
     return result
+
+
+IMPRESSION_SALT = "explore.impressions"
+
+
+def impression_token(*, user, items: list, surface: str, variant: str) -> str:
+    """Signed list of shown cards for the <noscript> pixel: only this user, only these cards, only for an hour."""
+    payload = {
+        "u": user.pk,
+        "e": [item.event.pk for item in items],
+        "o": items[0].position if items else 0,
+        "s": surface,
+        "v": variant,
+    }
+    return signing.dumps(payload, salt=IMPRESSION_SALT, compress=True)
+
+
+def explore_context(*, user, tab: str, page: int, everywhere: bool = False, fresh: bool = False) -> dict[str, Any]:
+    """Everything the Explore home templates need for one tab and page of one user (request-free,
+    so a page can also be rendered ahead of time by trends.pages)."""
+    from trends.forms import ComposeForm
+
+    authenticated = getattr(user, "is_authenticated", False)
+    items, has_next = feed_page(user=user, tab=tab, page=page, fresh=fresh, everywhere=everywhere)
+    surface = TAB_SURFACE.get(tab, "topic")
+    return {
+        "tab": tab,
+        "tabs": [(slug, label) for slug, label, _ in TABS if slug != "for-you" or authenticated],
+        "items": items,
+        "page": page,
+        "has_next": has_next,
+        "surface": surface,
+        "variant": items[0].variant if items else "",
+        # Events younger than the ranking's pool may be missing from this page: the banner counts them later.
+        "since": int((timezone.now() - ranking_staleness()).timestamp()),
+        "compose_form": ComposeForm() if authenticated else None,
+        "local_place": trending_scope(user=user) if tab == "trending" else "",
+        "pixel_token": (
+            impression_token(user=user, items=items, surface=surface, variant=items[0].variant)
+            if authenticated and items
+            else ""
+        ),
+        "everywhere": everywhere,
+    }
 
 
 def _make_picklable(event: Event) -> None:

@@ -26,7 +26,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from trends import selectors, services, site
+from trends import pages, selectors, services, site
 from trends.forms import ComposeForm, SearchForm
 from trends.models import Event, EventState
 
@@ -95,35 +95,24 @@ def _tab(request: HttpRequest) -> str:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    if pages.page_cacheable(request=request):
+        # Served from the finished page without touching the database (see trends.pages).
+        html = pages.page_lookup(request=request)
+        if html is not None:
+            return _vary(pages.page_response(request=request, html=html))
     tab = _tab(request)
     page = _int(request.GET.get("page"))
     everywhere = request.GET.get("scope") == "all"
-    items, has_next = site.feed_page(
-        user=request.user, tab=tab, page=page, fresh=request.GET.get("fresh") == "1", everywhere=everywhere
-    )
-    surface = site.TAB_SURFACE.get(tab, "topic")
-    context = {
-        "tab": tab,
-        "tabs": [(slug, label) for slug, label, _ in site.TABS if slug != "for-you" or request.user.is_authenticated],
-        "items": items,
-        "page": page,
-        "has_next": has_next,
-        "surface": surface,
-        "variant": items[0].variant if items else "",
-        # Events younger than the ranking's pool may be missing from this page: the banner counts them later.
-        "since": int((timezone.now() - site.ranking_staleness()).timestamp()),
-        "compose_form": ComposeForm() if request.user.is_authenticated else None,
-        "local_place": site.trending_scope(user=request.user) if tab == "trending" else "",
-        "pixel_token": (
-            impression_token(user=request.user, items=items, surface=surface, variant=items[0].variant)
-            if request.user.is_authenticated and items
-            else ""
-        ),
-        "everywhere": everywhere,
-    }
+    fresh = request.GET.get("fresh") == "1"
     if _htmx(request):
+        context = site.explore_context(user=request.user, tab=tab, page=page, everywhere=everywhere, fresh=fresh)
         template = "trends/_feed_page.html" if request.htmx.target == "feed-more" else "trends/_explore.html"
         return _vary(render(request, template, context))
+    if tab == "for-you" and page == 1 and not everywhere and pages.page_storable(request=request):
+        html = pages.page_build(request=request, fresh=fresh)
+        return _vary(pages.page_response(request=request, html=html))
+    context = site.explore_context(user=request.user, tab=tab, page=page, everywhere=everywhere, fresh=fresh)
+    context["next_path"] = request.get_full_path()
     return _vary(render(request, "trends/home.html", context))
 
 
@@ -140,7 +129,6 @@ def new_events(request: HttpRequest) -> HttpResponse:
     return render(request, "trends/_new_banner.html", {"tab": tab, "since": int(since.timestamp()), "count": count})
 
 
-IMPRESSION_SALT = "explore.impressions"
 IMPRESSION_TOKEN_MAX_AGE = 3600
 # A 1x1 transparent GIF: what the no-JavaScript impression pixel answers with.
 PIXEL_GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
@@ -163,18 +151,6 @@ def _log_impressions(user, *, ids: list[int], offset: int, surface: str, variant
         services.engagement_log_batch(user=user, items=items)
     except OperationalError:
         logger.warning("impressions dropped: database busy", exc_info=True)
-
-
-def impression_token(*, user, items: list, surface: str, variant: str) -> str:
-    """Signed list of shown cards for the <noscript> pixel: only this user, only these cards, only for an hour."""
-    payload = {
-        "u": user.pk,
-        "e": [item.event.pk for item in items],
-        "o": items[0].position if items else 0,
-        "s": surface,
-        "v": variant,
-    }
-    return signing.dumps(payload, salt=IMPRESSION_SALT, compress=True)
 
 
 @require_POST
@@ -210,7 +186,7 @@ def impressions_pixel(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return response
     try:
-        payload = signing.loads(token, salt=IMPRESSION_SALT, max_age=IMPRESSION_TOKEN_MAX_AGE)
+        payload = signing.loads(token, salt=site.IMPRESSION_SALT, max_age=IMPRESSION_TOKEN_MAX_AGE)
     except signing.BadSignature:
         return response
     digest = hashlib.sha256(token.encode()).hexdigest()

@@ -30,6 +30,8 @@ class User(AbstractUser):
     followers_count = models.PositiveIntegerField(default=0)
     following_count = models.PositiveIntegerField(default=0)
     posts_count = models.PositiveIntegerField(default=0)
+    # Last time this person asked for their For You page (at most once a minute): whose pages to precompute.
+    last_seen_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         constraints = [

@@ -14,3 +14,19 @@ else:
 
 # Per-user feeds are cached briefly: fresh enough for "right now", cheap under read load.
 FEED_CACHE_SECONDS = env_int("FEED_CACHE_SECONDS", 30)
+
+# Finished For You pages (trends.pages). A page older than the refresh age is still served once
+# while a worker renders the next; none is ever served past the max age. 0 turns the page cache off.
+FOR_YOU_PAGE_REFRESH_SECONDS = env_int("FOR_YOU_PAGE_REFRESH_SECONDS", 30)
+FOR_YOU_PAGE_MAX_AGE_SECONDS = env_int("FOR_YOU_PAGE_MAX_AGE_SECONDS", 120)
+# "Active" for precomputing pages: asked for For You within this many seconds; at most this many users per pass.
+FOR_YOU_ACTIVE_SECONDS = env_int("FOR_YOU_ACTIVE_SECONDS", 900)
+FOR_YOU_PRECOMPUTE_LIMIT = env_int("FOR_YOU_PRECOMPUTE_LIMIT", 5000)
+
+# Sessions are read on every signed-in request: keep them in the cache, written through to the
+# database so a cache flush logs no one out. With the in-memory cache (no CACHE_URL) each process
+# would have its own copy, so plain database sessions there.
+SESSION_ENGINE = env_str(
+    "SESSION_ENGINE",
+    "django.contrib.sessions.backends.cached_db" if REDIS_CACHE_URL else "django.contrib.sessions.backends.db",
+)

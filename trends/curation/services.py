@@ -42,6 +42,7 @@ from trends.models import (
     ReviewStatus,
     Tweet,
 )
+from trends.pages.services import pages_invalidate_all
 from users.models import HANDLE_VALIDATOR, User
 
 logger = logging.getLogger(__name__)
@@ -110,6 +111,8 @@ def _restore_event(event: Event, values: Mapping[str, Any]) -> list[str]:
 def _audit(
     *, actor, action: str, target, before: Mapping[str, Any], after: Mapping[str, Any], reason: str = ""
 ) -> AuditLogEntry:
+    # Every curation action is audited, so this is the one place that makes stored pages stale.
+    pages_invalidate_all()
     return AuditLogEntry.objects.create(
         actor=actor if getattr(actor, "pk", None) else None,
         action=action,
@@ -890,6 +893,7 @@ def auditlog_undo(*, actor, entry: AuditLogEntry | int, reason: str = "") -> Aud
             raise ValidationError(f"Cannot undo changes to {original.target_type}.")
         original.undone_at = timezone.now()
         original.save(update_fields=["undone_at"])
+        pages_invalidate_all()
         return AuditLogEntry.objects.create(
             actor=actor, action=f"undo.{original.action}", target_type=original.target_type,
             target_id=original.target_id, before=current, after=restored,

@@ -1,0 +1,208 @@
+"""The stored For You page (trends.pages): served without queries, and never stale where it matters."""
+
+import datetime as dt
+import json
+import re
+import time
+from io import StringIO
+
+import pytest
+from django.core.cache import cache
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.utils import timezone
+
+from tests.factories import UserFactory
+from trends import pages
+from trends.curation import services as curation
+from trends.pages.selectors import CSRF_SENTINEL, GEN_KEY, page_key
+
+pytestmark = pytest.mark.django_db
+
+
+def card_ids(response) -> list[int]:
+    return [int(m) for m in re.findall(r'<li class="card" id="event-(\d+)"', response.content.decode())]
+
+
+def csrf_value(response) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.content.decode()).group(1)
+
+
+@pytest.fixture
+def curator(db):
+    from django.contrib.auth.models import Group
+
+    from trends.curation.roles import CURATOR_GROUP, roles_ensure
+
+    roles_ensure()
+    person = UserFactory(username="carla_curator")
+    person.groups.add(Group.objects.get(name=CURATOR_GROUP))
+    return type(person).objects.get(pk=person.pk)
+
+
+@pytest.fixture
+def signed_in(user, settings):
+    # As in production with Redis: sessions read from the cache.
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    return client
+
+
+def test_second_request_is_served_from_the_stored_page_without_queries(
+    signed_in, user, world, no_ranking, django_assert_num_queries
+):
+    first = signed_in.get("/")
+    assert first.status_code == 200
+    assert cache.get(page_key(user_id=user.pk)) is not None
+    with django_assert_num_queries(0):
+        second = signed_in.get("/?tab=for-you")
+    assert second.status_code == 200
+    assert card_ids(second) == card_ids(first) and len(card_ids(second)) == len(world)
+    html = second.content.decode()
+    assert CSRF_SENTINEL not in html
+    assert f"@{user.username}" in html
+    assert "private" in second["Cache-Control"]
+    assert 'name="next" value="/?tab=for-you"' in html
+
+
+def test_csrf_token_in_a_stored_page_is_accepted(signed_in, user, world, no_ranking):
+    signed_in.get("/")
+    served = signed_in.get("/")  # from the store
+    event = world[0]
+    response = signed_in.post(
+        f"/events/{event.pk}/dismiss/", {"csrfmiddlewaretoken": csrf_value(served), "surface": "for_you", "next": "/"}
+    )
+    assert response.status_code == 302
+    assert event.pk not in card_ids(signed_in.get("/"))
+
+
+def test_dismissal_makes_the_stored_page_stale_at_once(signed_in, user, world, no_ranking, django_assert_max_num_queries):
+    signed_in.get("/")
+    token = csrf_value(signed_in.get("/"))
+    target = world[1]
+    signed_in.post(f"/events/{target.pk}/dismiss/", {"csrfmiddlewaretoken": token}, HTTP_HX_REQUEST="true")
+    with django_assert_max_num_queries(12):
+        after = signed_in.get("/")
+    assert target.pk not in card_ids(after)
+    assert set(card_ids(after)) == {e.pk for e in world} - {target.pk}
+
+
+def test_another_users_session_never_gets_this_page(signed_in, user, world, no_ranking):
+    signed_in.get("/")
+    other = UserFactory(username="someone_else")
+    client = Client()
+    client.force_login(other)
+    html = client.get("/").content.decode()
+    assert "@someone_else" in html and f"@{user.username}" not in html
+
+
+def test_password_change_locks_old_sessions_out_of_the_stored_page(signed_in, user, world, no_ranking):
+    assert f"@{user.username}" in signed_in.get("/").content.decode()
+    user.set_password("a-brand-new-password")
+    user.save()
+    response = signed_in.get("/")
+    html = response.content.decode()
+    # The old session's auth hash no longer matches: Django logs it out, and the stored page is not served.
+    assert f"@{user.username}" not in html and "Log in" in html
+
+
+def test_curation_change_invalidates_every_stored_page(
+    signed_in, user, world, no_ranking, curator, django_capture_on_commit_callbacks
+):
+    signed_in.get("/")
+    hidden = world[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        curation.event_hide(actor=curator, event=hidden, reason="spam wave")
+    assert cache.get(GEN_KEY) == 1
+    assert hidden.pk not in card_ids(signed_in.get("/"))
+
+
+def test_flash_message_is_shown_once_not_stored(signed_in, user, world, no_ranking):
+    signed_in.get("/")
+    token = csrf_value(signed_in.get("/"))
+    response = signed_in.post(f"/events/{world[2].pk}/dismiss/", {"csrfmiddlewaretoken": token, "next": "/"}, follow=True)
+    assert "You won&#x27;t see this event again" in response.content.decode()
+    again = signed_in.get("/").content.decode()
+    assert "You won&#x27;t see this event again" not in again
+
+
+def test_other_tabs_pages_and_partials_are_not_served_from_the_store(signed_in, user, world, no_ranking):
+    signed_in.get("/")
+    cache.set(page_key(user_id=user.pk), {**cache.get(page_key(user_id=user.pk)), "html": "STORED"}, 60)
+    assert signed_in.get("/").content == b"STORED"
+    for path in ("/?tab=trending", "/?tab=for-you&page=2", "/?tab=for-you&fresh=1"):
+        assert b"STORED" not in signed_in.get(path).content, path
+    assert b"STORED" not in signed_in.get("/?tab=for-you", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="explore").content
+
+
+def test_fresh_request_replaces_the_stored_page(signed_in, user, world, no_ranking):
+    signed_in.get("/")
+    before = cache.get(page_key(user_id=user.pk))["built"]
+    time.sleep(0.01)
+    signed_in.get("/?tab=for-you&fresh=1")
+    assert cache.get(page_key(user_id=user.pk))["built"] > before
+
+
+def test_old_page_is_served_once_and_rebuilt_in_the_background(
+    signed_in, user, world, no_ranking, settings, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    signed_in.get("/")
+    entry = cache.get(page_key(user_id=user.pk))
+    old = {**entry, "built": entry["built"] - settings.FOR_YOU_PAGE_REFRESH_SECONDS - 1, "html": entry["html"] + "<!--old-->"}
+    cache.set(page_key(user_id=user.pk), old, 60)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert b"<!--old-->" in signed_in.get("/").content
+    rebuilt = cache.get(page_key(user_id=user.pk))
+    assert "<!--old-->" not in rebuilt["html"] and rebuilt["built"] > old["built"]
+
+
+def test_cache_outage_falls_back_to_rendering(signed_in, user, world, no_ranking, monkeypatch):
+    signed_in.get("/")
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(cache, "get_many", down)
+    response = signed_in.get("/?tab=for-you")
+    assert response.status_code == 200 and len(card_ids(response)) == len(world)
+
+
+def test_page_cache_can_be_switched_off(signed_in, user, world, no_ranking, settings):
+    settings.FOR_YOU_PAGE_MAX_AGE_SECONDS = 0
+    signed_in.get("/")
+    assert cache.get(page_key(user_id=user.pk)) is None
+
+
+def test_precompute_renders_active_users_only(world, no_ranking):
+    now = timezone.now()
+    active = [UserFactory(last_seen_at=now - dt.timedelta(minutes=i)) for i in range(3)]
+    idle = UserFactory(last_seen_at=now - dt.timedelta(days=2))
+    never = UserFactory()
+    out = StringIO()
+    call_command("precompute_pages", stdout=out)
+    report = json.loads(out.getvalue())
+    assert report["pages"] == 3
+    for u in active:
+        assert f"@{u.username}" in cache.get(page_key(user_id=u.pk))["html"]
+    assert cache.get(page_key(user_id=idle.pk)) is None and cache.get(page_key(user_id=never.pk)) is None
+    # A precomputed page does not count as the user being seen.
+    assert type(idle).objects.get(pk=active[2].pk).last_seen_at == active[2].last_seen_at
+    assert pages.pages_precompute(limit=1).pages == 1
+
+
+def test_precompute_rejects_negative_arguments():
+    with pytest.raises(CommandError, match="--limit must be 0 or more"):
+        call_command("precompute_pages", "--limit", "-1")
+
+
+def test_request_marks_the_user_seen_at_most_once_a_minute(signed_in, user, world, no_ranking):
+    assert user.last_seen_at is None
+    signed_in.get("/")
+    user.refresh_from_db()
+    first = user.last_seen_at
+    assert first is not None
+    signed_in.get("/?tab=for-you&fresh=1")
+    user.refresh_from_db()
+    assert user.last_seen_at == first

@@ -1,0 +1,29 @@
+"""Finished For You pages, per user, in the cache: the read path that carries most Explore traffic.
+
+Ranking and rendering a personal page costs tens of milliseconds, and the same person sees the same
+page for many seconds. So the page is rendered once per user (on their first request, at login, and
+in the background before it goes stale) and later requests get the stored HTML with no database
+query: the session is checked against the auth hash stored with the page, and the CSRF token is
+filled in per request.
+
+Reads are in `selectors`, writes (build, invalidate, precompute) in `services`.
+"""
+
+from trends.pages.selectors import page_cacheable, page_lookup, page_response, page_storable
+from trends.pages.services import (
+    page_build,
+    page_invalidate,
+    pages_invalidate_all,
+    pages_precompute,
+)
+
+__all__ = [
+    "page_build",
+    "page_cacheable",
+    "page_invalidate",
+    "page_lookup",
+    "page_response",
+    "page_storable",
+    "pages_invalidate_all",
+    "pages_precompute",
+]

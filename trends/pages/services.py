@@ -1,0 +1,139 @@
+"""Writes of the page cache: render and store a user's For You page, invalidate, precompute."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from trends import site
+from trends.pages.selectors import CANONICAL_PATH, CSRF_SENTINEL, GEN_KEY, page_key, refresh_key
+
+logger = logging.getLogger(__name__)
+
+
+def _offline_request(user) -> HttpRequest:
+    """What the templates read from a request, for a page rendered outside one (at login, by a worker)."""
+    request = HttpRequest()
+    request.method = "GET"
+    request.path = request.path_info = "/"
+    request.META = {"SERVER_NAME": "localhost", "SERVER_PORT": "80", "QUERY_STRING": "tab=for-you"}
+    request.user = user
+    return request
+
+
+def _seen(user_id: int) -> None:
+    """Marks the user active, at most once a minute: active users' pages are the ones worth precomputing."""
+    now = timezone.now()
+    get_user_model().objects.filter(pk=user_id).exclude(last_seen_at__gte=now - dt.timedelta(seconds=60)).update(
+        last_seen_at=now
+    )
+
+
+def page_build(*, user=None, request: HttpRequest | None = None, fresh: bool = False, seen: bool = True) -> str:
+    """Render the user's For You page (page 1), store it, and return it with the CSRF placeholder in.
+
+    Called by the view on a miss (with the live request), by the refresh task, at login and by the
+    precompute pass (with a stand-in request). `seen` says a person, not a batch job, asked for it.
+    """
+    if request is None:
+        request = _offline_request(user)
+    else:
+        user = request.user
+    # Read before rendering: an invalidation during the render leaves this copy already stale.
+    version_key = site.feed_version_key(user_id=user.pk)
+    try:
+        versions = cache.get_many([GEN_KEY, version_key])
+    except Exception:  # no cache, no storing; the page itself still renders
+        logger.warning("page cache unavailable; rendering without storing", exc_info=True)
+        versions = None
+    context = site.explore_context(user=user, tab="for-you", page=1, fresh=fresh)
+    context["next_path"] = CANONICAL_PATH
+    context["csrf_token"] = CSRF_SENTINEL
+    html = render_to_string("trends/home.html", context, request=request)
+    if versions is not None:
+        entry = {
+            "html": html,
+            "auth": user.get_session_auth_hash(),
+            "gen": versions.get(GEN_KEY, 0),
+            "uv": versions.get(version_key, 0),
+            "built": time.time(),
+        }
+        try:
+            cache.set(page_key(user_id=user.pk), entry, settings.FOR_YOU_PAGE_MAX_AGE_SECONDS)
+        except Exception:
+            logger.warning("page cache unavailable; page not stored", exc_info=True)
+    if seen:
+        _seen(user.pk)
+    return html
+
+
+def page_invalidate(*, user_id: int) -> None:
+    """This user's stored pages and feeds are stale (their own action, a settings or password change)."""
+    site.feed_invalidate_id(user_id=user_id)
+
+
+def page_refresh_enqueue(*, user_id: int) -> None:
+    """Rebuild a page that is getting old, in the background, once per refresh interval."""
+    if not cache.add(refresh_key(user_id=user_id), 1, settings.FOR_YOU_PAGE_REFRESH_SECONDS):
+        return
+    from trends.pages import tasks
+
+    # robust: a broker outage leaves the old page in place until it expires; never an error page.
+    transaction.on_commit(lambda: tasks.page_refresh.delay(user_id), robust=True)
+
+
+def pages_invalidate_all() -> None:
+    """Every stored page is stale (a curator hid, renamed or merged an event, or changed a blocklist).
+
+    Runs after the commit, so no page rendered from the old data can be stored under the new
+    generation; then active users' pages are rebuilt in the background.
+    """
+
+    def bump() -> None:
+        try:
+            cache.incr(GEN_KEY)
+        except ValueError:
+            cache.set(GEN_KEY, 1, None)
+        from trends.pages import tasks
+
+        tasks.pages_precompute.delay()
+
+    transaction.on_commit(bump, robust=True)
+
+
+@dataclass(frozen=True)
+class PrecomputeResult:
+    pages: int
+    seconds: float
+
+    @property
+    def ms_per_page(self) -> float:
+        return 1000 * self.seconds / self.pages if self.pages else 0.0
+
+
+def pages_precompute(*, active_within_s: int | None = None, limit: int | None = None) -> PrecomputeResult:
+    """Render the pages of recently active users ahead of their next request, most recent first."""
+    active_within_s = settings.FOR_YOU_ACTIVE_SECONDS if active_within_s is None else active_within_s
+    limit = settings.FOR_YOU_PRECOMPUTE_LIMIT if limit is None else limit
+    since = timezone.now() - dt.timedelta(seconds=active_within_s)
+    users = get_user_model().objects.filter(is_active=True, last_seen_at__gte=since).order_by("-last_seen_at")[:limit]
+    started = time.perf_counter()
+    count = 0
+    for user in users.iterator(chunk_size=500):
+        try:
+            page_build(user=user, seen=False)
+        except Exception:  # one user's broken page must not stop everyone else's
+            logger.exception("page precompute failed for user %s", user.pk)
+            continue
+        count += 1
+    return PrecomputeResult(pages=count, seconds=time.perf_counter() - started)
