@@ -77,7 +77,11 @@ from django.contrib.sessions.backends.db import SessionStore
 from rest_framework.authtoken.models import Token
 from users.models import User
 sessions, tokens = [], []
-for user in User.objects.order_by("pk")[:{args.logged_in_users}]:
+from django.utils import timezone
+users = list(User.objects.order_by("pk")[:{args.logged_in_users}])
+# These people are browsing now: the ones whose For You pages the site keeps ready (trends.pages).
+User.objects.filter(pk__in=[u.pk for u in users]).update(last_seen_at=timezone.now())
+for user in users:
     s = SessionStore()
     s[SESSION_KEY] = str(user.pk)
     s[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
@@ -144,6 +148,20 @@ def run_wrk(args, base: str, name: str, paths: list[str], header=None, values=No
     return result
 
 
+def precompute(env) -> dict:
+    """The pass a worker runs for active users (trends.pages): their pages rendered ahead of time."""
+    out = sh([PY, "manage.py", "precompute_pages"], env, capture_output=True, text=True).stdout
+    report = json.loads(out.strip().splitlines()[-1])
+    print(f"precompute: {report}", file=sys.stderr)
+    return report
+
+
+def for_you(args, base: str, env, sessions: list[str]) -> dict:
+    built = precompute(env) if args.precompute else {}
+    result = run_wrk(args, base, "for_you", [args.for_you_path], "Cookie", sessions)
+    return {**result, "precompute": built}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--json", dest="json_out")
@@ -161,12 +179,16 @@ def main() -> None:
     parser.add_argument("--for-you-path", default="/?tab=for-you")
     parser.add_argument("--trending-path", default="/?tab=trending")
     parser.add_argument("--api-feed-path", default="/api/v1/explore/for-you")
+    parser.add_argument("--no-precompute", dest="precompute", action="store_false",
+                        help="measure For You cold: no pages rendered ahead of the load")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     env = django_env(args)
     if not args.skip_load:
         prepare(args, env)
+    else:
+        sh([PY, "manage.py", "migrate", "--noinput", "-v0"], env)
     sessions, tokens = credentials(args, env)
     subprocess.run(["redis-cli", "-u", args.cache_url, "FLUSHDB"], capture_output=True)
     base = f"http://127.0.0.1:{args.port}"
@@ -188,7 +210,7 @@ def main() -> None:
         events = [f"/events/{i}/" for i in range(1, min(args.events, 2000) + 1, 7)]
         results = {
             "trivial": run_wrk(args, base, "trivial", ["/ping"]),
-            "for_you": run_wrk(args, base, "for_you", [args.for_you_path], "Cookie", sessions),
+            "for_you": for_you(args, base, env, sessions),
             "trending": run_wrk(args, base, "trending", [args.trending_path]),
             "event": run_wrk(args, base, "event", events),
             "api_feed": run_wrk(args, base, "api_feed", [args.api_feed_path], "Authorization", tokens),
@@ -202,6 +224,9 @@ def main() -> None:
         report[f"{name}_p99_ms"] = results[name]["p99_ms"]
         report[f"{name}_rps"] = results[name]["rps"]
         report[f"{name}_non_2xx"] = results[name]["non_2xx"]
+    built = results["for_you"].get("precompute") or {}
+    report["for_you_precomputed_pages"] = built.get("pages", 0)
+    report["for_you_build_ms_per_page"] = built.get("ms_per_page")
     report["for_you_rps_vs_trivial"] = round(report["for_you_rps"] / report["trivial_rps"], 3) if report["trivial_rps"] else None
     report.update({"users": args.users, "posts": args.posts, "events": args.events, "concurrency": args.concurrency,
                    "duration_s": args.duration, "web_workers": args.web_workers})

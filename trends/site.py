@@ -21,7 +21,10 @@ from django.core import signing
 from django.core.cache import cache
 from django.db.models import Q
 from django.db.models.functions import Coalesce
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.html import conditional_escape, escape
+from django.utils.safestring import mark_safe
 
 from trends import selectors
 from trends.embedding import unpack, unpack_many
@@ -236,6 +239,52 @@ def feed_page(
     result = (items, has_next)
     cache.set(key, result, settings.FEED_CACHE_SECONDS)
     return result
+
+
+# --- event cards ----------------------------------------------------------------------------------
+#
+# A card is the same for everyone who sees that event on that surface, except its rank, the "why"
+# line and the per-request token and return path. So each card is rendered once per change of what
+# it shows and kept in the process; a page fills in the per-reader parts. Rendering 20 cards through
+# the template engine was most of a For You page's cost.
+
+CARD_CACHE_MAX = 20_000
+_card_cache: dict[tuple, str] = {}
+# Raw "<" never comes out of an escaped value, so user text can never forge one of these markers.
+CARD_RANK, CARD_POS, CARD_WHY, CARD_NEXT, CARD_CSRF = (
+    mark_safe(f"<card-{name}-9c1e>") for name in ("rank", "pos", "why", "next", "csrf")  # noqa: S308
+)
+_NO_WHY = f'<p class="card__why">{CARD_WHY}</p>'
+
+
+def _card_template(*, item: FeedItem, surface: str, authenticated: bool) -> str:
+    event = item.event
+    minutes = int((timezone.now() - event.last_seen_at).total_seconds() // 60) if event.last_seen_at else -1
+    key = (
+        event.pk, event.title, event.category, event.location, event.state, event.tweet_count,
+        event.author_count, event.last_seen_at, minutes, surface, authenticated,
+    )
+    html = _card_cache.get(key)
+    if html is None:
+        html = render_to_string(
+            "trends/_event_card.html",
+            {
+                "item": item, "rank": CARD_RANK, "pos": CARD_POS, "why": CARD_WHY, "surface": surface,
+                "authenticated": authenticated, "csrf_token": CARD_CSRF, "next_path": CARD_NEXT,
+            },
+        )
+        if len(_card_cache) >= CARD_CACHE_MAX:
+            _card_cache.clear()
+        _card_cache[key] = html
+    return html
+
+
+def card_html(*, item: FeedItem, surface: str, authenticated: bool, csrf_token: str, next_path: str) -> str:
+    """One event card for one reader: the shared rendering with rank, reason, token and path filled in."""
+    html = _card_template(item=item, surface=surface, authenticated=authenticated)
+    html = html.replace(CARD_RANK, str(item.position + 1)).replace(CARD_POS, str(item.position))
+    html = html.replace(CARD_WHY, escape(item.explanation)) if item.explanation else html.replace(_NO_WHY, "")
+    return html.replace(CARD_CSRF, conditional_escape(csrf_token)).replace(CARD_NEXT, escape(next_path))
 
 
 IMPRESSION_SALT = "explore.impressions"

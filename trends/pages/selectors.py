@@ -13,14 +13,15 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils.cache import patch_cache_control
 from django.utils.crypto import constant_time_compare
+from django.utils.safestring import mark_safe
 
 from trends.site import CURATION_GENERATION_KEY, feed_version_key
 
 logger = logging.getLogger(__name__)
 
-# Stands in for the per-request CSRF token in a stored page. Letters and digits only, so escaping
-# cannot alter it, and long enough that no event title or post contains it by chance.
-CSRF_SENTINEL = "xCSRFx7f3c9a1be04d4e2b9c61aa5d0e8f2b47x"
+# Stands in for the per-request CSRF token in a stored page. It is emitted raw, and a raw "<" never
+# comes out of escaped user text, so no title or post can forge it.
+CSRF_SENTINEL = mark_safe("<page-csrf-7f3c9a1b>")  # noqa: S308
 GEN_KEY = CURATION_GENERATION_KEY
 # The canonical address of a stored page: "/" and "/?tab=for-you" show the same page.
 CANONICAL_PATH = "/?tab=for-you"

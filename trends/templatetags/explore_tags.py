@@ -103,3 +103,19 @@ def query(context, **changes) -> str:
             params[key] = value
     encoded = params.urlencode() if hasattr(params, "urlencode") else urlencode(params)
     return "?" + encoded if encoded else "?"
+
+
+@register.simple_tag(takes_context=True)
+def event_card(context, item) -> SafeString:
+    """A feed card, from the per-process card cache (trends.site.card_html)."""
+    request = context.get("request")
+    next_path = context.get("next_path") or (request.get_full_path() if request is not None else "/")
+    user = context.get("user")
+    html = site.card_html(
+        item=item,
+        surface=context.get("surface", ""),
+        authenticated=bool(getattr(user, "is_authenticated", False)),
+        csrf_token=str(context.get("csrf_token", "")),
+        next_path=next_path,
+    )
+    return mark_safe(html)  # noqa: S308 - built from an autoescaped template; filled-in parts are escaped
