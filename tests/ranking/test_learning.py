@@ -124,12 +124,30 @@ def test_training_rows_come_from_served_items_and_later_clicks(make_event):
         )
     EngagementFactory(user=user, event=b, kind="click", created_at=served_at + dt.timedelta(minutes=3))
     EngagementFactory(user=user, event=c, kind="click", created_at=served_at - dt.timedelta(days=2))  # before
+    for shown in (a, c):
+        EngagementFactory(user=user, event=shown, kind="impression", created_at=served_at + dt.timedelta(seconds=2))
     data = training_data_from_log(since=served_at - dt.timedelta(hours=1))
     assert data.y.tolist() == [0, 1, 0]
     assert data.positions.tolist() == [0, 1, 2]
     assert len(set(data.groups.tolist())) == 1
     assert data.explore.all()
     assert data.X[:, F["trend"]].tolist() == [1.5, 1.5, 1.5]
+
+
+@pytest.mark.django_db
+def test_ranked_items_never_shown_are_not_training_rows(make_event):
+    user = UserFactory()
+    shown, unseen, clicked = make_event(), make_event(), make_event()
+    served_at = timezone.now() - dt.timedelta(hours=5)
+    for pos, event in enumerate([shown, unseen, clicked], start=1):
+        RankedItem.objects.create(user=user, event=event, position=pos, score=1.0, features={}, ranked_at=served_at)
+    EngagementFactory(user=user, event=shown, kind="impression", created_at=served_at + dt.timedelta(minutes=1))
+    # An impression from an earlier page does not make this one seen.
+    EngagementFactory(user=user, event=unseen, kind="impression", created_at=served_at - dt.timedelta(hours=1))
+    EngagementFactory(user=user, event=clicked, kind="click", created_at=served_at + dt.timedelta(minutes=2))
+    data = training_data_from_log(since=served_at - dt.timedelta(hours=2))
+    assert data.y.tolist() == [0, 1]
+    assert data.positions.tolist() == [0, 2]
 
 
 @pytest.mark.django_db

@@ -52,7 +52,12 @@ def ranked_items_record(*, user, items: list[RankedEvent], now: dt.datetime | No
 
 
 def training_data_from_log(*, since: dt.datetime, until: dt.datetime | None = None, max_rows: int = 300_000) -> TrainingData:
-    """Served items (features as logged at serve time) labelled by an engagement within a day."""
+    """Served items (features as logged at serve time) labelled by an engagement within a day.
+
+    Only items the reader was shown count: an impression or a click of that event by that user
+    within the day after it was ranked. Pages are ranked ahead of time (trends.pages) and some are
+    never looked at; counting those as "not clicked" would teach the model that nothing works.
+    """
     until = until or timezone.now()
     served = list(
         RankedItem.objects.filter(ranked_at__gte=since, ranked_at__lte=until)
@@ -65,6 +70,19 @@ def training_data_from_log(*, since: dt.datetime, until: dt.datetime | None = No
         kind__in=CLICK_KINDS, event__isnull=False, created_at__gte=since, created_at__lte=until + window
     ).values_list("user_id", "event_id", "created_at"):
         engaged.setdefault((user_id, event_id), []).append(created_at)
+    shown: dict[tuple[int, int], list[dt.datetime]] = {}
+    for user_id, event_id, created_at in Engagement.objects.filter(
+        kind="impression", event__isnull=False, created_at__gte=since, created_at__lte=until + window
+    ).values_list("user_id", "event_id", "created_at"):
+        shown.setdefault((user_id, event_id), []).append(created_at)
+
+    def seen(stamps, ranked_at: dt.datetime) -> bool:
+        return any(ranked_at <= t <= ranked_at + window for t in stamps)
+
+    served = [
+        row for row in served
+        if seen(shown.get((row[0], row[1]), ()), row[4]) or seen(engaged.get((row[0], row[1]), ()), row[4])
+    ]
     groups: dict[tuple[int, dt.datetime], int] = {}
     y = np.zeros(len(served), dtype=np.int8)
     positions = np.zeros(len(served), dtype=np.int64)
@@ -72,8 +90,7 @@ def training_data_from_log(*, since: dt.datetime, until: dt.datetime | None = No
     times = np.zeros(len(served), dtype=np.float64)
     explore = np.zeros(len(served), dtype=bool)
     for i, (user_id, event_id, position, features, ranked_at) in enumerate(served):
-        clicks = engaged.get((user_id, event_id), ())
-        y[i] = any(ranked_at <= t <= ranked_at + window for t in clicks)
+        y[i] = seen(engaged.get((user_id, event_id), ()), ranked_at)
         positions[i] = max(0, int(position) - 1)  # stored 1-based
         group_ids[i] = groups.setdefault((user_id, ranked_at), len(groups))
         times[i] = ranked_at.timestamp() / 3600.0
