@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import connection, models
@@ -37,19 +36,46 @@ def field_default(field: models.Field) -> Any:
     return None
 
 
+def _row_adapter(fields: Sequence[models.Field]) -> Callable[[Sequence[Any]], Sequence[Any]] | None:
+    """What a row needs before psycopg can send it: JSON values wrapped (the rest adapts by type)."""
+    json_at = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    binary_at = [i for i, f in enumerate(fields) if isinstance(f, models.BinaryField)]
+    if not json_at and not binary_at:
+        return None
+    from psycopg.types.json import Jsonb
+
+    def adapt(row: Sequence[Any]) -> Sequence[Any]:
+        row = list(row)
+        for i in json_at:
+            if row[i] is not None:
+                row[i] = Jsonb(row[i])
+        for i in binary_at:
+            if row[i] is not None and not isinstance(row[i], bytes):
+                row[i] = bytes(row[i])
+        return row
+
+    return adapt
+
+
 def copy_into(table: str, fields: Sequence[models.Field], rows: Iterable[Sequence[Any]]) -> int:
-    """COPY rows (values in `fields` order) into `table` on the current connection."""
-    buffer = io.StringIO()
-    count = 0
-    for row in rows:
-        buffer.write("\t".join(encode_value(value, field) for value, field in zip(row, fields, strict=True)))
-        buffer.write("\n")
-        count += 1
-    if not count:
-        return 0
+    """COPY rows (values in `fields` order) into `table` on the current connection.
+
+    Values are adapted by psycopg's own (compiled) dumpers row by row, typed by the column list:
+    several times cheaper than formatting COPY text in Python (the ingest and write-back hot path).
+    """
     columns = ", ".join(f'"{f.column}"' for f in fields)
+    adapt = _row_adapter(fields)
+    count = 0
     with connection.cursor() as cursor, cursor.cursor.copy(f'COPY "{table}" ({columns}) FROM STDIN') as copy:
-        copy.write(buffer.getvalue())
+        write = copy.write_row
+        if adapt is None:
+            for row in rows:
+                write(row)
+                count += 1
+        else:
+            for row in rows:
+                write(adapt(row))
+                count += 1
     return count
 
 
@@ -115,3 +141,34 @@ def update_rows(
         updated = cursor.rowcount
         cursor.execute(f'TRUNCATE "{temp}"')
     return updated
+
+
+def insert_or_add(
+    model: type[models.Model],
+    key_fields: Sequence[str],
+    add_fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+) -> int:
+    """Insert rows (key values, then one count per add field); where the key exists already, add the
+    counts to the stored ones. One COPY and one INSERT ... ON CONFLICT DO UPDATE (PostgreSQL only;
+    the key must have a unique constraint, and keys must be unique within `rows`)."""
+    if not rows:
+        return 0
+    meta = model._meta
+    fields = [meta.get_field(name) for name in (*key_fields, *add_fields)]
+    table = meta.db_table
+    temp = f"_upsert_{table}_{zlib.crc32(','.join((*key_fields, *add_fields)).encode()):08x}"
+    column_defs = ", ".join(f'"{f.column}" {f.db_type(connection)}' for f in fields)
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    keys = ", ".join(f'"{f.column}"' for f in fields[: len(key_fields)])
+    additions = ", ".join(f'"{f.column}" = t."{f.column}" + EXCLUDED."{f.column}"' for f in fields[len(key_fields):])
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{temp}" ({column_defs}) ON COMMIT DELETE ROWS')
+        copy_into(temp, fields, rows)
+        cursor.execute(
+            f'INSERT INTO "{table}" AS t ({columns}) SELECT {columns} FROM "{temp}" '
+            f"ON CONFLICT ({keys}) DO UPDATE SET {additions}"
+        )
+        written = cursor.rowcount
+        cursor.execute(f'TRUNCATE "{temp}"')
+    return written

@@ -59,7 +59,7 @@ from trends.models import (
     PipelineState,
     Tweet,
 )
-from trends.pgcopy import update_rows
+from trends.pgcopy import insert_new_rows, insert_or_add, update_rows
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +97,53 @@ def _blocked(tweet: Tweet) -> bool:
     return blockrules_match(
         text=tweet.text, hashtags=tweet.hashtags or [], author_id=tweet.author_id, domains=tweet.domains or []
     )
+
+
+def _blocked_ids(tweets) -> set[int]:
+    """Ids of the posts a block rule keeps out. The rules are looked up once per batch: with no
+    rules at all (the common case) nothing needs checking post by post."""
+    from trends.curation.selectors import blockrules_current
+
+    rules = blockrules_current()
+    if not (rules.author_ids or rules.domains or rules.hashtags or rules.terms is not None or rules.regexes):
+        return set()
+    return {t.pk for t in tweets if _blocked(t)}
+
+
+class PostRow:
+    """The columns of a post the clusterer reads, without a model instance per row (hot loop)."""
+
+    __slots__ = ("pk", "text", "embedding", "created_at", "author_id", "lang", "hashtags", "domains", "health")
+    columns = ("id", "text", "embedding", "created_at", "author_id", "lang", "hashtags", "domains", "health")
+
+    def __init__(self, pk, text, embedding, created_at, author_id, lang, hashtags, domains, health) -> None:
+        self.pk = pk
+        self.text = text
+        self.embedding = embedding
+        self.created_at = created_at
+        self.author_id = author_id
+        self.lang = lang
+        self.hashtags = hashtags
+        self.domains = domains
+        self.health = health
+
+
+def _set_state(ids: list[int], state: int, now: dt.datetime | None) -> None:
+    """Move posts to a pipeline state in one statement (one array parameter, not one per id)."""
+    if not ids:
+        return
+    if connection.vendor != "postgresql":
+        extra = {"clustered_at": now} if now is not None else {}
+        Tweet.objects.filter(pk__in=ids).update(pipeline_state=state, **extra)
+        return
+    table = Tweet._meta.db_table
+    with connection.cursor() as cursor:
+        if now is None:
+            cursor.execute(f'UPDATE "{table}" SET pipeline_state = %s WHERE id = ANY(%s)', [int(state), ids])
+        else:
+            cursor.execute(
+                f'UPDATE "{table}" SET pipeline_state = %s, clustered_at = %s WHERE id = ANY(%s)', [int(state), now, ids]
+            )
 
 
 # ----------------------------------------------------------------------------------------- embed
@@ -242,28 +289,24 @@ def shard_cluster(*, shard: int, limit: int | None = None) -> int:
     (only EMBEDDED posts are read, and they leave that state in the same transaction)."""
     limit = limit or settings.CLUSTER_BATCH_SIZE
     with transaction.atomic():
-        tweets = list(
-            Tweet.objects.select_for_update(skip_locked=True)
+        tweets = [
+            PostRow(*row)
+            for row in Tweet.objects.select_for_update(skip_locked=True)
             .filter(shard=shard, pipeline_state=PipelineState.EMBEDDED)
             .order_by("created_at", "id")
-            .only("id", "text", "embedding", "created_at", "author_id", "lang", "hashtags", "domains", "health")[:limit]
-        )
+            .values_list(*PostRow.columns)[:limit]
+        ]
         if not tweets:
             return 0
         now = timezone.now()
-        blocked = [t for t in tweets if _blocked(t)]
-        if blocked:
-            Tweet.objects.filter(pk__in=[t.pk for t in blocked]).update(
-                pipeline_state=PipelineState.EXCLUDED, clustered_at=now
-            )
-        blocked_ids = {t.pk for t in blocked}
+        blocked_ids = _blocked_ids(tweets)
+        _set_state(sorted(blocked_ids), PipelineState.EXCLUDED, now)
         missing = [t.pk for t in tweets if t.pk not in blocked_ids and not t.embedding]
-        if missing:
-            # Marked embedded without a vector (a crashed writer): back to the embedder's queue.
-            Tweet.objects.filter(pk__in=missing).update(pipeline_state=PipelineState.NEW)
+        # Marked embedded without a vector (a crashed writer): back to the embedder's queue.
+        _set_state(missing, PipelineState.NEW, None)
         tweets = [t for t in tweets if t.pk not in blocked_ids and t.embedding]
         if not tweets:
-            return len(blocked) + len(missing)
+            return len(blocked_ids) + len(missing)
         vectors = unpack_many([t.embedding for t in tweets])
         dim = vectors.shape[1]
         # The shard's state is the database; a worker keeps it in memory between batches only
@@ -275,8 +318,10 @@ def shard_cluster(*, shard: int, limit: int | None = None) -> int:
             clusterer = cached[1]
         else:
             clusterer, _ = _load_clusterer(shard=shard, since=_ts(tweets[0].created_at), dim=dim)
-        posts: dict[int, Tweet] = {}
+        posts: dict[int, PostRow] = {}
+        vector_of: dict[int, np.ndarray] = {}
         for tweet, vector in zip(tweets, vectors, strict=True):
+            vector_of[tweet.pk] = vector
             features: PostFeatures = extract(tweet.text)
             if tweet.lang:
                 # The client's language tag beats the function-word guess.
@@ -293,13 +338,13 @@ def shard_cluster(*, shard: int, limit: int | None = None) -> int:
                 )
             )
         clusterer.maintain(now=clusterer.now)
-        created = _write_back(shard=shard, clusterer=clusterer, posts=posts, now=now)
+        created = _write_back(shard=shard, clusterer=clusterer, posts=posts, vector_of=vector_of, now=now)
         clusterer.rename(created)
         clusterer.end_batch()
         after = _shard_token(shard)
         # Kept only once the batch is committed; a rollback leaves nothing stale behind.
         transaction.on_commit(lambda: _STATE_CACHE.__setitem__(key, (after, clusterer)))
-    return len(tweets) + len(blocked)
+    return len(tweets) + len(blocked_ids)
 
 
 _STATE_CACHE: dict[tuple, tuple[tuple, OnlineClusterer]] = {}
@@ -313,8 +358,8 @@ def _shard_token(shard: int) -> tuple:
     return (agg["n"], agg["v"], agg["m"], agg["u"], agg["t"])
 
 
-def _write_back(*, shard: int, clusterer: OnlineClusterer, posts: dict[int, Tweet],
-                now: dt.datetime) -> dict[int, int]:
+def _write_back(*, shard: int, clusterer: OnlineClusterer, posts: dict[int, PostRow],
+                vector_of: dict[int, np.ndarray], now: dt.datetime) -> dict[int, int]:
     """Write the batch's outcome; returns {temporary cluster id: new event id}."""
     changes = clusterer.changes
     merged_pairs = [(ch.source, ch.target, ch.details) for ch in changes if ch.kind == "merge"]
@@ -360,7 +405,6 @@ def _write_back(*, shard: int, clusterer: OnlineClusterer, posts: dict[int, Twee
         redirect[pk] = target
 
     # Memberships of this batch's posts.
-    memberships: list[EventMembership] = []
     member_of: dict[int, int] = {}
     for cid, c in clusterer.clusters.items():
         target = real(cid)
@@ -373,20 +417,7 @@ def _write_back(*, shard: int, clusterer: OnlineClusterer, posts: dict[int, Twee
     for pid, eid in moved:
         EventMembership.objects.filter(tweet_id=pid).update(event_id=eid)
         del member_of[pid]
-    for pid, eid in member_of.items():
-        t = posts[pid]
-        vec = unpack(t.embedding)
-        cen = centroid_of.get(eid)
-        memberships.append(
-            EventMembership(
-                tweet_id=pid,
-                event_id=eid,
-                similarity=float(cen @ vec) if cen is not None and vec is not None else 0.0,
-                tweet_created_at=t.created_at,
-                author_id=t.author_id,
-            )
-        )
-    EventMembership.objects.bulk_create(memberships, ignore_conflicts=True, batch_size=1000)
+    _insert_memberships(member_of=member_of, posts=posts, vector_of=vector_of, centroid_of=centroid_of, now=now)
 
     # Merges between stored events: move rows, fold buckets, leave a merged stub and a link.
     for source, target, details in merged_pairs:
@@ -452,8 +483,8 @@ def _write_back(*, shard: int, clusterer: OnlineClusterer, posts: dict[int, Twee
     # A post whose candidate went quiet and was forgotten within this same batch (a long
     # historical batch) has no cluster left: it is clustered all the same, as background.
     waiting += [pid for pid in posts if pid not in member_of]
-    Tweet.objects.filter(pk__in=assigned).update(pipeline_state=PipelineState.ASSIGNED, clustered_at=now)
-    Tweet.objects.filter(pk__in=waiting).update(pipeline_state=PipelineState.UNASSIGNED, clustered_at=now)
+    _set_state(assigned, PipelineState.ASSIGNED, now)
+    _set_state(waiting, PipelineState.UNASSIGNED, now)
     if promoted:
         # Earlier posts of a promoted candidate become assigned too.
         Tweet.objects.filter(membership__event_id__in=promoted, pipeline_state=PipelineState.UNASSIGNED).update(
@@ -464,6 +495,29 @@ def _write_back(*, shard: int, clusterer: OnlineClusterer, posts: dict[int, Twee
             for eid in promoted
         )
     return {cid: event.pk for cid, event in created.items()}
+
+
+def _insert_memberships(*, member_of: dict[int, int], posts: dict[int, PostRow], vector_of: dict[int, np.ndarray],
+                        centroid_of: dict[int, np.ndarray], now: dt.datetime) -> None:
+    """One membership per post (an existing one is left alone), with its cosine to the event's centroid."""
+    by_event: dict[int, list[int]] = defaultdict(list)
+    for pid, eid in member_of.items():
+        by_event[eid].append(pid)
+    rows: list[dict] = []
+    for eid, pids in by_event.items():
+        cen = centroid_of.get(eid)
+        # One matrix-vector product per event instead of one dot product per post.
+        sims = np.stack([vector_of[pid] for pid in pids]) @ cen if cen is not None else np.zeros(len(pids))
+        for pid, sim in zip(pids, sims.tolist(), strict=True):
+            t = posts[pid]
+            rows.append({"tweet_id": pid, "event_id": eid, "similarity": sim, "assigned_at": now,
+                         "tweet_created_at": t.created_at, "author_id": t.author_id})
+    if connection.vendor == "postgresql":
+        # COPY + INSERT ... ON CONFLICT DO NOTHING (trends/pgcopy.py): ignore_conflicts, without
+        # building a model instance and an INSERT parameter list per row.
+        insert_new_rows(EventMembership, rows)
+    else:
+        EventMembership.objects.bulk_create([EventMembership(**r) for r in rows], ignore_conflicts=True, batch_size=1000)
 
 
 def _member_counts(event_ids: set[int]) -> dict[int, tuple[int, int]]:
@@ -480,8 +534,8 @@ def _member_counts(event_ids: set[int]) -> dict[int, tuple[int, int]]:
     return out
 
 
-def _add_buckets(*, member_of: dict[int, int], posts: dict[int, Tweet]) -> None:
-    by_event: dict[int, list[Tweet]] = defaultdict(list)
+def _add_buckets(*, member_of: dict[int, int], posts: dict[int, PostRow]) -> None:
+    by_event: dict[int, list[PostRow]] = defaultdict(list)
     for pid, eid in member_of.items():
         by_event[eid].append(posts[pid])
     if not by_event:
@@ -504,6 +558,12 @@ def _add_buckets(*, member_of: dict[int, int], posts: dict[int, Tweet]) -> None:
             if key not in seen and (t.author_id is None or (eid, t.author_id) not in known):
                 cell[1] += 1
             seen.add(key)
+    if connection.vendor == "postgresql":
+        # Insert new buckets and add to existing ones in one statement. Adding (rather than
+        # writing read-then-computed totals) is also right if another writer touched a bucket.
+        insert_or_add(EventBucket, ("event", "start"), ("tweets", "new_authors"),
+                      [(eid, start, n, authors_new) for (eid, start), (n, authors_new) in cells.items()])
+        return
     existing = {
         (b.event_id, b.start): b
         for b in EventBucket.objects.filter(event_id__in=list(by_event), start__in={s for _, s in cells})

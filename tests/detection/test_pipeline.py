@@ -321,3 +321,40 @@ def test_a_small_embedding_batch_is_topped_up_with_other_waiting_posts(stream):
     assert Tweet.objects.filter(pk__in=[t.pk for t in waiting], pipeline_state=PipelineState.EMBEDDED).count() == done
     # A redelivered task finds nothing left to do.
     assert pipeline.tweets_embed(tweet_ids=[quake[0].pk]) == 0
+
+
+def test_write_back_stores_memberships_buckets_and_counts_that_agree(stream):
+    """The batched write path (COPY on PostgreSQL) stores what a row-by-row one would: one
+    membership per post with its cosine to the event's centroid, buckets that add up to the
+    event's posts and new authors, and buckets that grow (not reset) when later batches add posts."""
+    import numpy as np
+
+    from trends.embedding import unpack
+
+    quake, match, noise = stream
+    everything = quake + match + noise
+    pipeline._STATE_CACHE.clear()
+    pipeline.tweets_embed(tweet_ids=[t.pk for t in everything], top_up=False)
+    # Small batches: later posts land in buckets that earlier batches created.
+    while pipeline.shard_cluster(shard=0, limit=5):
+        pass
+    pipeline._STATE_CACHE.clear()
+    for event in Event.objects.filter(tweet_count__gt=0):
+        members = list(EventMembership.objects.filter(event=event).select_related("tweet"))
+        assert len(members) == event.tweet_count
+        assert len({m.author_id for m in members}) == event.author_count
+        buckets = EventBucket.objects.filter(event=event)
+        assert sum(b.tweets for b in buckets) == event.tweet_count
+        assert sum(b.new_authors for b in buckets) == event.author_count
+        for m in members:
+            assert m.tweet_created_at == m.tweet.created_at and m.author_id == m.tweet.author_id
+            assert -1.0 <= m.similarity <= 1.0
+    # The last batch's posts were compared with the centroid the batch stored (float16 rounding aside).
+    last = Tweet.objects.filter(pk__in=[t.pk for t in everything]).order_by("-created_at", "-id").first()
+    m = EventMembership.objects.get(tweet=last)
+    centroid = unpack(Event.objects.get(pk=m.event_id).centroid)
+    vector = unpack(Tweet.objects.get(pk=last.pk).embedding)
+    assert abs(m.similarity - float(centroid @ vector / np.linalg.norm(centroid))) < 0.01
+    states = set(Tweet.objects.filter(pk__in=[t.pk for t in everything]).values_list("pipeline_state", flat=True))
+    assert states <= {PipelineState.ASSIGNED, PipelineState.UNASSIGNED}
+    assert Tweet.objects.filter(pk__in=[t.pk for t in everything], clustered_at__isnull=True).count() == 0
