@@ -37,6 +37,8 @@ TERM_TYPE_WEIGHTS = {"#": 2.0, "@e:": 1.5, "d:": 1.0, "l:": 0.5}
 
 
 KEY_PREFIXES = ("#", "@e:")
+# term -> term_type_weight(term), shared by all clusterers of the process (bounded, see post_terms).
+_TYPE_WEIGHT_CACHE: dict[str, float] = {}
 
 
 def term_type_weight(term: str) -> float:
@@ -213,6 +215,8 @@ class OnlineClusterer:
         # Merged-away id -> surviving id, to resolve old ids.
         self.merged_map: dict[int, int] = {}
         self.now = 0.0
+        # cluster id -> ((gap, size), time scale); an entry is only used while (gap, size) match.
+        self._tau_cache: dict[int, tuple[tuple[float, int], float]] = {}
 
     # ------------------------------------------------------------------ ids & matrix
     def _default_alloc(self) -> int:
@@ -256,25 +260,38 @@ class OnlineClusterer:
         if f.lang:
             terms.append(f"l:{f.lang}")
         weights: dict[str, float] = {}
+        # idf() inlined with its inputs hoisted: this runs for every term of every post.
+        docs = self.docs + 1.0
+        df = self.doc_freq
+        type_weight = _TYPE_WEIGHT_CACHE
+        log = math.log
         for t in terms:
             if t not in weights:
-                weights[t] = term_type_weight(t) * self.idf(t)
+                tw = type_weight.get(t)
+                if tw is None:
+                    tw = term_type_weight(t)
+                    if len(type_weight) < 200_000:
+                        type_weight[t] = tw
+                weights[t] = tw * (log(docs / (df.get(t, 0) + 1.0)) + 1.0)
         return weights
 
     def _lexical(self, c: ClusterState, weights: dict[str, float], total: float) -> float:
         """Share of the post's IDF weight the cluster's profile explains, minus a conflict
         penalty when the post names only places/hashtags the cluster has never carried while
         the cluster has dominant ones of its own (two floods in two cities)."""
+        items = [(t, w, t.startswith(KEY_PREFIXES)) for t, w in weights.items()]
+        return self._lexical_items(c, items, sum(k for _, _, k in items), total)
+
+    def _lexical_items(self, c: ClusterState, items: list[tuple[str, float, bool]], keys: int, total: float) -> float:
+        """_lexical with the post's terms prepared once (term, weight, is a key term) for all candidates."""
         if total <= 0 or c.size == 0:
             return 0.0
         sat = self.p.lex_saturation * c.size
         tc = c.term_counts
         got = 0.0
-        keys = known_keys = 0
-        for t, w in weights.items():
+        known_keys = 0
+        for t, w, is_key in items:
             n = tc.get(t)
-            is_key = t.startswith(KEY_PREFIXES)
-            keys += is_key
             if n:
                 got += w * min(1.0, n / sat)
                 known_keys += is_key
@@ -338,16 +355,23 @@ class OnlineClusterer:
         if len(eligible) > p.lex_top:
             eligible = eligible[np.argsort(-cos[eligible])[: p.lex_top]]
         total = sum(weights.values())
+        items = [(t, w, t.startswith(KEY_PREFIXES)) for t, w in weights.items()]
+        keys = sum(k for _, _, k in items)
         for i in eligible:
             c = self.clusters[cands[i]]
-            lex = self._lexical(c, weights, total)
+            lex = self._lexical_items(c, items, keys, total)
             score[i] = p.emb_weight * cos[i] + p.lex_weight * lex - p.time_weight * self._quietness(c, post.ts)
         return score, cos
 
     def _quietness(self, c: ClusterState, ts: float) -> float:
         """0 for a cluster that just posted, towards 1 as it stays silent beyond its time scale."""
         silence = max(0.0, ts - c.last_ts)
-        return 1.0 - math.exp(-silence / c.tau(self.p))
+        # The time scale changes only when the cluster's gap or size does: remembered per cluster.
+        key = (c.gap, c.size)
+        cached = self._tau_cache.get(c.id)
+        if cached is None or cached[0] != key:
+            cached = self._tau_cache[c.id] = (key, c.tau(self.p))
+        return 1.0 - math.exp(-silence / cached[1])
 
     # ------------------------------------------------------------------ main entry
     def add(self, post: Post) -> Assignment:
@@ -708,6 +732,7 @@ class OnlineClusterer:
             c.members = []
         self.changes = []
         self.merged_map = {}
+        self._tau_cache = {cid: v for cid, v in self._tau_cache.items() if cid in self.clusters}
         # Keep document frequencies bounded on a long-lived clusterer: rebuild them from the
         # active profiles (what a reload from the database would give).
         if len(self.doc_freq) > 50 * max(1, len(self._recent)) + 100_000:
