@@ -43,7 +43,9 @@ def django_env(args) -> dict[str, str]:
         "DJANGO_SECURE_COOKIES": "0",
         "DJANGO_LOG_LEVEL": "WARNING",
         "HF_HUB_OFFLINE": "1",
-        "CELERY_TASK_ALWAYS_EAGER": "1",
+        # Background work (page refreshes) goes to a real worker, as in production, on the same cores.
+        "CELERY_BROKER_URL": args.broker_url,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
     }
@@ -171,10 +173,13 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--pages", default="trivial,for_you,trending,event,api_feed", help="which pages to measure")
     parser.add_argument("--logged-in-users", type=int, default=2000)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--skip-load", action="store_true", help="reuse the database from a previous run")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/explore_bench"))
+    parser.add_argument("--broker-url", default=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/11"))
     parser.add_argument("--cache-url", default=os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/13"))
     parser.add_argument("--for-you-path", default="/?tab=for-you")
     parser.add_argument("--trending-path", default="/?tab=trending")
@@ -189,15 +194,22 @@ def main() -> None:
         prepare(args, env)
     else:
         sh([PY, "manage.py", "migrate", "--noinput", "-v0"], env)
+        sh([PY, "manage.py", "collectstatic", "--noinput", "-v0"], env)
     sessions, tokens = credentials(args, env)
-    subprocess.run(["redis-cli", "-u", args.cache_url, "FLUSHDB"], capture_output=True)
+    for url in (args.cache_url, args.broker_url):
+        subprocess.run(["redis-cli", "-u", url, "FLUSHDB"], capture_output=True)
     base = f"http://127.0.0.1:{args.port}"
+    worker = subprocess.Popen(
+        [str(Path(PY).with_name("celery")), "-A", "explore_site", "worker", "-Q", "default", "-c", "1",
+         "--without-mingle", "--without-gossip", "-l", "warning"],
+        cwd=ROOT, env=env,
+    )
     server = subprocess.Popen(
         # -c /dev/null: not the repo's gunicorn.conf.py (its access log and model warm-up are for
         # production, and would measure log writing, not the site).
         [str(Path(PY).with_name("gunicorn")), "-c", "/dev/null", "explore_site.wsgi:application",
          "-b", f"127.0.0.1:{args.port}",
-         "-w", str(args.web_workers), "--worker-class", "gthread", "--threads", "4", "--log-level", "warning"],
+         "-w", str(args.web_workers), "--worker-class", "gthread", "--threads", str(args.threads), "--log-level", "warning"],
         cwd=ROOT, env=env,
     )
     try:
@@ -208,28 +220,37 @@ def main() -> None:
             except OSError:
                 time.sleep(0.5)
         events = [f"/events/{i}/" for i in range(1, min(args.events, 2000) + 1, 7)]
-        results = {
-            "trivial": run_wrk(args, base, "trivial", ["/ping"]),
-            "for_you": for_you(args, base, env, sessions),
-            "trending": run_wrk(args, base, "trending", [args.trending_path]),
-            "event": run_wrk(args, base, "event", events),
-            "api_feed": run_wrk(args, base, "api_feed", [args.api_feed_path], "Authorization", tokens),
+        runs = {
+            "trivial": lambda: run_wrk(args, base, "trivial", ["/ping"]),
+            "for_you": lambda: for_you(args, base, env, sessions),
+            "trending": lambda: run_wrk(args, base, "trending", [args.trending_path]),
+            "event": lambda: run_wrk(args, base, "event", events),
+            "api_feed": lambda: run_wrk(args, base, "api_feed", [args.api_feed_path], "Authorization", tokens),
         }
+        wanted = args.pages.split(",")
+        results = {name: run() for name, run in runs.items() if name in wanted}
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-    report = {"trivial_rps": results["trivial"]["rps"]}
+        for process in (server, worker):
+            process.send_signal(signal.SIGTERM)
+        for process in (server, worker):
+            process.wait(timeout=30)
+    report = {"trivial_rps": results["trivial"]["rps"] if "trivial" in results else None}
     for name in ("for_you", "trending", "event", "api_feed"):
+        if name not in results:
+            continue
         report[f"{name}_p50_ms"] = results[name]["p50_ms"]
         report[f"{name}_p99_ms"] = results[name]["p99_ms"]
         report[f"{name}_rps"] = results[name]["rps"]
         report[f"{name}_non_2xx"] = results[name]["non_2xx"]
-    built = results["for_you"].get("precompute") or {}
-    report["for_you_precomputed_pages"] = built.get("pages", 0)
-    report["for_you_build_ms_per_page"] = built.get("ms_per_page")
-    report["for_you_rps_vs_trivial"] = round(report["for_you_rps"] / report["trivial_rps"], 3) if report["trivial_rps"] else None
+    if "for_you" in results:
+        built = results["for_you"].get("precompute") or {}
+        report["for_you_precomputed_pages"] = built.get("pages", 0)
+        report["for_you_build_ms_per_page"] = built.get("ms_per_page")
+        if report["trivial_rps"]:
+            report["for_you_rps_vs_trivial"] = round(report["for_you_rps"] / report["trivial_rps"], 3)
     report.update({"users": args.users, "posts": args.posts, "events": args.events, "concurrency": args.concurrency,
-                   "duration_s": args.duration, "web_workers": args.web_workers})
+                   "duration_s": args.duration, "web_workers": args.web_workers, "threads": args.threads,
+                   "load_average": os.getloadavg()})
     text = json.dumps(report, indent=2)
     print(text)
     if args.json_out:

@@ -4,7 +4,7 @@ REDIS_CACHE_URL = env_str("CACHE_URL")
 if REDIS_CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "explore_site.redis_cache.RedisCache",
             "LOCATION": REDIS_CACHE_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "explore"),
         }
@@ -17,8 +17,10 @@ FEED_CACHE_SECONDS = env_int("FEED_CACHE_SECONDS", 30)
 
 # Finished For You pages (trends.pages). A page older than the refresh age is still served once
 # while a worker renders the next; none is ever served past the max age. 0 turns the page cache off.
-FOR_YOU_PAGE_REFRESH_SECONDS = env_int("FOR_YOU_PAGE_REFRESH_SECONDS", 30)
-FOR_YOU_PAGE_MAX_AGE_SECONDS = env_int("FOR_YOU_PAGE_MAX_AGE_SECONDS", 120)
+# A page is a snapshot: what started trending since is announced by the page's "N new" banner
+# (polled every 30 s), so a minute-old page is not a stale experience.
+FOR_YOU_PAGE_REFRESH_SECONDS = env_int("FOR_YOU_PAGE_REFRESH_SECONDS", 60)
+FOR_YOU_PAGE_MAX_AGE_SECONDS = env_int("FOR_YOU_PAGE_MAX_AGE_SECONDS", 300)
 # "Active" for precomputing pages: asked for For You within this many seconds; at most this many users per pass.
 FOR_YOU_ACTIVE_SECONDS = env_int("FOR_YOU_ACTIVE_SECONDS", 900)
 FOR_YOU_PRECOMPUTE_LIMIT = env_int("FOR_YOU_PRECOMPUTE_LIMIT", 5000)

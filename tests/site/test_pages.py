@@ -144,18 +144,63 @@ def test_fresh_request_replaces_the_stored_page(signed_in, user, world, no_ranki
     assert cache.get(page_key(user_id=user.pk))["built"] > before
 
 
-def test_old_page_is_served_once_and_rebuilt_in_the_background(
+def _age(user, *, seconds: float, rendered: float | None = None, marker: str = "<!--old-->") -> dict:
+    entry = cache.get(page_key(user_id=user.pk))
+    old = {
+        **entry,
+        "built": entry["built"] - seconds,
+        "rendered": entry["rendered"] - (seconds if rendered is None else rendered),
+        "html": entry["html"] + marker,
+    }
+    cache.set(page_key(user_id=user.pk), old, 600)
+    return old
+
+
+def test_old_page_whose_inputs_did_not_change_is_kept_and_marked_current(
     signed_in, user, world, no_ranking, settings, django_capture_on_commit_callbacks
 ):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     signed_in.get("/")
-    entry = cache.get(page_key(user_id=user.pk))
-    old = {**entry, "built": entry["built"] - settings.FOR_YOU_PAGE_REFRESH_SECONDS - 1, "html": entry["html"] + "<!--old-->"}
-    cache.set(page_key(user_id=user.pk), old, 60)
+    old = _age(user, seconds=settings.FOR_YOU_PAGE_REFRESH_SECONDS + 1)
     with django_capture_on_commit_callbacks(execute=True):
         assert b"<!--old-->" in signed_in.get("/").content
+    checked = cache.get(page_key(user_id=user.pk))
+    assert "<!--old-->" in checked["html"]  # not re-rendered: nothing on it changed
+    assert checked["built"] > old["built"] and checked["rendered"] == old["rendered"]
+    # Marked current, so the next request does not ask for another check.
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        signed_in.get("/")
+    assert callbacks == []
+
+
+def test_old_page_is_served_once_and_rebuilt_when_the_events_changed(
+    signed_in, user, world, no_ranking, settings, django_capture_on_commit_callbacks
+):
+    from trends.ranking.selectors import ranking_caches_invalidate
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    signed_in.get("/")
+    old = _age(user, seconds=settings.FOR_YOU_PAGE_REFRESH_SECONDS + 1)
+    world[0].title = "A new name for the story"
+    world[0].save(update_fields=["title"])
+    ranking_caches_invalidate()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert b"<!--old-->" in signed_in.get("/").content  # served once while the rebuild is queued
     rebuilt = cache.get(page_key(user_id=user.pk))
-    assert "<!--old-->" not in rebuilt["html"] and rebuilt["built"] > old["built"]
+    assert "<!--old-->" not in rebuilt["html"]
+    assert "A new name for the story" in rebuilt["html"]
+    assert rebuilt["rendered"] > old["rendered"]
+
+
+def test_page_near_its_max_age_is_rebuilt_even_if_nothing_changed(
+    signed_in, user, world, no_ranking, settings, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    signed_in.get("/")
+    _age(user, seconds=settings.FOR_YOU_PAGE_REFRESH_SECONDS + 1, rendered=settings.FOR_YOU_PAGE_MAX_AGE_SECONDS - 5)
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_in.get("/")
+    assert "<!--old-->" not in cache.get(page_key(user_id=user.pk))["html"]
 
 
 def test_cache_outage_falls_back_to_rendering(signed_in, user, world, no_ranking, monkeypatch):

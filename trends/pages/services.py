@@ -56,6 +56,7 @@ def page_build(*, user=None, request: HttpRequest | None = None, fresh: bool = F
     except Exception:  # no cache, no storing; the page itself still renders
         logger.warning("page cache unavailable; rendering without storing", exc_info=True)
         versions = None
+    pool = _pool_fingerprint()
     context = site.explore_context(user=user, tab="for-you", page=1, fresh=fresh)
     context["next_path"] = CANONICAL_PATH
     context["csrf_token"] = CSRF_SENTINEL
@@ -66,7 +67,9 @@ def page_build(*, user=None, request: HttpRequest | None = None, fresh: bool = F
             "auth": user.get_session_auth_hash(),
             "gen": versions.get(GEN_KEY, 0),
             "uv": versions.get(version_key, 0),
-            "built": time.time(),
+            "pool": pool,
+            "rendered": time.time(),
+            "built": time.time(),  # last time it was rendered or found current
         }
         try:
             cache.set(page_key(user_id=user.pk), entry, settings.FOR_YOU_PAGE_MAX_AGE_SECONDS)
@@ -75,6 +78,38 @@ def page_build(*, user=None, request: HttpRequest | None = None, fresh: bool = F
     if seen:
         _seen(user.pk)
     return html
+
+
+def _pool_fingerprint() -> str:
+    from trends.ranking.selectors import pool_cached
+
+    return pool_cached(now=timezone.now()).fingerprint()
+
+
+def page_refresh(*, user) -> bool:
+    """Re-render the user's page if anything on it may have changed; otherwise mark it current.
+
+    Returns whether it was re-rendered. A page is current when the curation generation, the user's
+    feed version and the ranking pool (events, scores, sizes, titles) are what it was built from;
+    it is re-rendered anyway as it nears the max age, so relative times ("5m ago") stay right.
+    """
+    key, version_key = page_key(user_id=user.pk), site.feed_version_key(user_id=user.pk)
+    found = cache.get_many([key, GEN_KEY, version_key])
+    entry = found.get(key)
+    now = time.time()
+    max_age = settings.FOR_YOU_PAGE_MAX_AGE_SECONDS
+    if (
+        entry
+        and entry["gen"] == found.get(GEN_KEY, 0)
+        and entry["uv"] == found.get(version_key, 0)
+        and entry.get("pool") == _pool_fingerprint()
+        and now - entry["rendered"] < max_age - 2 * settings.FOR_YOU_PAGE_REFRESH_SECONDS
+    ):
+        # Rewriting an older copy over a newer one is harmless: lookups check the versions.
+        cache.set(key, {**entry, "built": now}, max(1, int(max_age - (now - entry["rendered"]))))
+        return False
+    page_build(user=user, seen=True, fresh=True)
+    return True
 
 
 def page_invalidate(*, user_id: int) -> None:
@@ -131,7 +166,7 @@ def pages_precompute(*, active_within_s: int | None = None, limit: int | None = 
     count = 0
     for user in users.iterator(chunk_size=500):
         try:
-            page_build(user=user, seen=False)
+            page_build(user=user, seen=False, fresh=True)
         except Exception:  # one user's broken page must not stop everyone else's
             logger.exception("page precompute failed for user %s", user.pk)
             continue

@@ -18,16 +18,15 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutEr
     soft_time_limit=50,
 )
 def page_refresh(user_id: int) -> bool:
-    """Re-render one user's page before it expires; a user gone or deactivated since gets none."""
+    """Re-render one user's page if it changed; a user gone or deactivated since gets none."""
     from django.contrib.auth import get_user_model
 
-    from trends.pages.services import page_build
+    from trends.pages.services import page_refresh as refresh
 
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         return False
-    page_build(user=user, seen=True)
-    return True
+    return refresh(user=user)
 
 
 @shared_task(name="pages.precompute", queue="default", time_limit=900, soft_time_limit=840)

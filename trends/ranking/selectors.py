@@ -408,12 +408,21 @@ def _explore_now(*, user_id: int, now: dt.datetime) -> bool:
     return int.from_bytes(digest[:4], "big") / 2**32 < rate
 
 
+FEED_DEFERRED_FIELDS = (
+    "centroid", "summary", "keywords", "hashtags", "entities", "domains", "languages", "representative_tweet_ids",
+)
+
+
 def _fetch_events(ids: list[int]) -> dict[int, Event]:
     """The page's events, re-checked at serve time: a hide or rejection since the pool was cached wins."""
     if not ids:
         return {}
-    # The centroid (768 bytes each) is ranking's business, not the card's.
-    return {e.pk: e for e in event_public_queryset().filter(pk__in=ids, state__in=LIVE_STATES).defer("centroid")}
+    # The centroid and the term profiles (decoded JSON, kilobytes per event) are the detail page's and
+    # ranking's business, not a card's: loading them was a third of a For You page's cost.
+    return {
+        e.pk: e
+        for e in event_public_queryset().filter(pk__in=ids, state__in=LIVE_STATES).defer(*FEED_DEFERRED_FIELDS)
+    }
 
 
 def rank_for_user(*, user, limit: int = 20, offset: int = 0, category: str | None = None) -> list[RankedEvent]:

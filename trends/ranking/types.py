@@ -6,6 +6,7 @@ The DB selectors and the offline simulation both fill these, so every stage afte
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,9 +64,21 @@ class CandidatePool:
     loc_vocab: dict[str, int] = field(default_factory=dict)
     loc_names: list[str] = field(default_factory=list)
     _index: dict[int, int] | None = None
+    _fingerprint: str | None = None
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
+
+    def fingerprint(self) -> str:
+        """Changes whenever what a feed shows or is ranked by changes: which events, their scores,
+        sizes, recency, health, pins and titles. Stored pages built from an equal pool are current."""
+        if self._fingerprint is None:
+            digest = hashlib.blake2b(digest_size=12)
+            for column in (self.ids, self.trend_score, self.author_count, self.last_seen_h, self.health, self.pinned_slot):
+                digest.update(np.ascontiguousarray(column).tobytes())
+            digest.update("\x1f".join(self.titles).encode())
+            self._fingerprint = digest.hexdigest()
+        return self._fingerprint
 
     @property
     def index(self) -> dict[int, int]:

@@ -1,0 +1,33 @@
+"""Django's Redis cache backend, with one Redis client object per connection pool.
+
+Django's client builds a new `redis.Redis` for every cache call, and each one builds its table of
+~170 response callbacks: about 0.2 ms of CPU per call, more than the Redis round trip itself, and
+the session plus the stored page cost two calls per request. A `redis.Redis` is safe to share
+(connections come from its pool), so it is built once.
+"""
+
+from __future__ import annotations
+
+from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+from django.core.cache.backends.redis import RedisCacheClient
+
+
+class ReusingRedisCacheClient(RedisCacheClient):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, object] = {}
+
+    def get_client(self, key=None, *, write=False):
+        index = self._get_connection_pool_index(write)
+        client = self._clients.get(index)
+        if client is None:
+            if index not in self._pools:
+                self._pools[index] = self._pool_class.from_url(self._servers[index], **self._pool_options)
+            client = self._clients[index] = self._client(connection_pool=self._pools[index])
+        return client
+
+
+class RedisCache(DjangoRedisCache):
+    def __init__(self, server, params) -> None:
+        super().__init__(server, params)
+        self._class = ReusingRedisCacheClient
