@@ -322,10 +322,10 @@ def shard_cluster(*, shard: int, limit: int | None = None) -> int:
         vector_of: dict[int, np.ndarray] = {}
         for tweet, vector in zip(tweets, vectors, strict=True):
             vector_of[tweet.pk] = vector
-            features: PostFeatures = extract(tweet.text)
-            if tweet.lang:
-                # The client's language tag beats the function-word guess.
-                features.lang = tweet.lang.split("-")[0].lower()
+            # The client's language tag beats the function-word guess (which is then skipped).
+            features: PostFeatures = extract(
+                tweet.text, lang=tweet.lang.split("-")[0].lower() if tweet.lang else "", embedding_text=False
+            )
             posts[tweet.pk] = tweet
             clusterer.add(
                 Post(

@@ -66,3 +66,18 @@ def test_title_case_sentences_are_not_taken_for_names():
     ents = extract_entities("so sad: Rip To Our Fort Riley Soldiers Who Passed Away near Kabul")
     assert all(len(e.split()) <= 4 for e in ents)
     assert "kabul" in ents
+
+
+def test_extract_with_a_given_language_and_without_embedding_text_keeps_every_other_feature():
+    from trends.detection.features import extract
+
+    for text in [
+        "RT @news: Huge Fire in West Texas. Firefighters in Waco respond #WestExplosion http://bit.ly/x www.kwtx.com/a",
+        "&amp;lt;b&amp;gt; Boston Marathon. \u00a0 Texas Fire &amp; rescue",
+        "Terremoto en Lima: el centro de la ciudad evacuado #TerremotoLima",
+    ]:
+        full, lean = extract(text), extract(text, lang="xx", embedding_text=False)
+        assert (lean.tokens, lean.hashtags, lean.entities, lean.domains, lean.rt_source) == (
+            full.tokens, full.hashtags, full.entities, full.domains, full.rt_source
+        )
+        assert lean.lang == "xx" and lean.clean_text == "" and full.clean_text

@@ -58,6 +58,7 @@ STOPWORDS_BY_LANG: dict[str, frozenset[str]] = {
 }
 STOPWORDS = frozenset().union(*STOPWORDS_BY_LANG.values())
 MAX_ENTITY_WORDS = 4
+_SENTENCE_ENDS = (".", "!", "?", ":")
 
 
 @dataclass(slots=True)
@@ -99,7 +100,10 @@ def split_hashtag(tag: str) -> str:
 
 def clean_for_embedding(text: str) -> str:
     """Strip what carries no meaning for a sentence model (URLs, RT headers, @handles, '#')."""
-    text = normalise(text)
+    return _clean_normalised(normalise(text))
+
+
+def _clean_normalised(text: str) -> str:
     text = RT_PREFIX_RE.sub("", text.strip())
     text = URL_RE.sub(" ", text)
     text = MENTION_RE.sub(" ", text)
@@ -110,11 +114,20 @@ def clean_for_embedding(text: str) -> str:
 
 def tokenise(text: str) -> list[str]:
     """Lowercased content words of a post (URLs, handles, hashtags and stop words removed)."""
-    text = URL_RE.sub(" ", normalise(text))
+    return _content_words(_words(normalise(text)))
+
+
+def _words(normalised: str) -> list[str]:
+    """Words of the text with URLs, handles and hashtags taken out."""
+    text = URL_RE.sub(" ", normalised)
     text = MENTION_RE.sub(" ", text)
     text = HASHTAG_RE.sub(" ", text)
+    return WORD_RE.findall(text)
+
+
+def _content_words(words: list[str]) -> list[str]:
     out = []
-    for word in WORD_RE.findall(text):
+    for word in words:
         w = word.lower().strip("'’-")
         if len(w) < 3 or w in STOPWORDS or w in {"http", "https"}:
             continue
@@ -123,8 +136,12 @@ def tokenise(text: str) -> list[str]:
 
 
 def extract_hashtags(text: str) -> list[str]:
+    return _hashtags_normalised(normalise(text))
+
+
+def _hashtags_normalised(text: str) -> list[str]:
     seen: dict[str, None] = {}
-    for tag in HASHTAG_RE.findall(normalise(text)):
+    for tag in HASHTAG_RE.findall(text):
         t = tag.lower()
         if len(t) >= 2 and not t.isdigit():
             seen.setdefault(t, None)
@@ -146,7 +163,11 @@ def extract_entities(text: str) -> list[str]:
     No NER model: a capitalised word that is not a stop word, not at the start of a sentence
     unless part of a longer run, is a good proxy for places and organisations in news posts.
     """
-    text = URL_RE.sub(" ", normalise(text))
+    return _entities_normalised(normalise(text))
+
+
+def _entities_normalised(text: str) -> list[str]:
+    text = URL_RE.sub(" ", text)
     text = RT_PREFIX_RE.sub("", text)
     text = MENTION_RE.sub(" ", text)
     text = HASHTAG_RE.sub(" ", text)
@@ -163,7 +184,9 @@ def extract_entities(text: str) -> list[str]:
         if not words or len(words) > MAX_ENTITY_WORDS:
             continue
         start = m.start()
-        sentence_start = start == 0 or re.search(r"[.!?:]\s*$", text[:start]) is not None
+        # The last non-space character before the phrase ends a sentence (same as the regex
+        # [.!?:]\s*$ on text[:start], without a scan of the text so far per phrase).
+        sentence_start = start == 0 or text[:start].rstrip()[-1:] in _SENTENCE_ENDS
         if len(words) == 1:
             w = words[0]
             if sentence_start or len(w) < 3 or (w.isupper() and len(w) > 4):
@@ -194,20 +217,25 @@ def rt_source(text: str) -> str:
     return m.group(1).lower() if m else ""
 
 
-def extract(text: str) -> PostFeatures:
-    """All features of one post in one call."""
+def extract(text: str, *, lang: str = "", embedding_text: bool = True) -> PostFeatures:
+    """All features of one post in one call.
+
+    `lang`: the client's language tag, used instead of guessing one. `embedding_text=False`
+    leaves `clean_text` empty (the clusterer gets its vectors elsewhere and never reads it).
+    """
     norm = normalise(text)
-    body = URL_RE.sub(" ", norm)
-    body = MENTION_RE.sub(" ", body)
-    raw_words = [w.lower() for w in WORD_RE.findall(HASHTAG_RE.sub(" ", body))]
+    # The parts below have always worked on normalise(norm); it equals norm unless an entity
+    # survived the first unescape ("&amp;lt;"), so the second pass is only paid for then.
+    again = norm if "&" not in norm else normalise(norm)
+    words = _words(norm)
     return PostFeatures(
-        tokens=tokenise(norm),
-        hashtags=extract_hashtags(norm),
-        entities=extract_entities(norm),
+        tokens=_content_words(words if again is norm else _words(again)),
+        hashtags=_hashtags_normalised(again),
+        entities=_entities_normalised(again),
         domains=extract_domains(norm),
-        lang=guess_language(raw_words),
+        lang=lang or guess_language([w.lower() for w in words]),
         rt_source=rt_source(norm),
-        clean_text=clean_for_embedding(norm),
+        clean_text=_clean_normalised(again) if embedding_text else "",
     )
 
 
