@@ -110,6 +110,20 @@ def _blocked_ids(tweets) -> set[int]:
     return {t.pk for t in tweets if _blocked(t)}
 
 
+class EmbedRow:
+    """The columns of a post the embedder reads (see PostRow)."""
+
+    __slots__ = ("pk", "text", "author_id", "hashtags", "domains")
+    columns = ("id", "text", "author_id", "hashtags", "domains")
+
+    def __init__(self, pk, text, author_id, hashtags, domains) -> None:
+        self.pk = pk
+        self.text = text
+        self.author_id = author_id
+        self.hashtags = hashtags
+        self.domains = domains
+
+
 class PostRow:
     """The columns of a post the clusterer reads, without a model instance per row (hot loop)."""
 
@@ -158,25 +172,27 @@ def tweets_embed(*, tweet_ids: list[int], top_up: bool = True) -> int:
     waiting posts, oldest first: encoding 64 posts costs little more than encoding one.
     """
     batch = max(int(settings.EMBEDDING_BATCH_SIZE), len(tweet_ids))
-    fields = ("id", "text", "shard", "author_id", "hashtags", "domains")
     with transaction.atomic():
-        tweets = list(
-            Tweet.objects.select_for_update(skip_locked=True)
+        # Plain rows, not model instances: a task carries up to EMBEDDING_TASK_SIZE posts.
+        tweets = [
+            EmbedRow(*row)
+            for row in Tweet.objects.select_for_update(skip_locked=True)
             .filter(pk__in=tweet_ids, pipeline_state=PipelineState.NEW)
-            .only(*fields)
-        )
+            .values_list(*EmbedRow.columns)
+        ]
         if top_up and len(tweets) < batch:
-            tweets += list(
-                Tweet.objects.select_for_update(skip_locked=True)
+            tweets += [
+                EmbedRow(*row)
+                for row in Tweet.objects.select_for_update(skip_locked=True)
                 .filter(pipeline_state=PipelineState.NEW)
                 .exclude(pk__in=[t.pk for t in tweets])
                 .order_by("enqueued_at")
-                .only(*fields)[: batch - len(tweets)]
-            )
+                .values_list(*EmbedRow.columns)[: batch - len(tweets)]
+            ]
         if not tweets:
             return 0
-        excluded = [t.pk for t in tweets if _blocked(t)]
-        excluded_set = set(excluded)
+        excluded_set = _blocked_ids(tweets)
+        excluded = [t.pk for t in tweets if t.pk in excluded_set]
         todo = [t for t in tweets if t.pk not in excluded_set]
         now = timezone.now()
         if todo:
