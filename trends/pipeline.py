@@ -433,7 +433,9 @@ def _write_back(*, shard: int, clusterer: OnlineClusterer, posts: dict[int, Post
     for pid, eid in moved:
         EventMembership.objects.filter(tweet_id=pid).update(event_id=eid)
         del member_of[pid]
-    _insert_memberships(member_of=member_of, posts=posts, vector_of=vector_of, centroid_of=centroid_of, now=now)
+    inserted = _insert_memberships(
+        member_of=member_of, posts=posts, vector_of=vector_of, centroid_of=centroid_of, now=now
+    )
 
     # Merges between stored events: move rows, fold buckets, leave a merged stub and a link.
     for source, target, details in merged_pairs:
@@ -449,7 +451,8 @@ def _write_back(*, shard: int, clusterer: OnlineClusterer, posts: dict[int, Post
                 EventLink.objects.create(source_id=src, target_id=dst, kind=EventLink.Kind.SPLIT, details=ch.details)
 
     # Buckets and new-author counts for this batch.
-    _add_buckets(member_of=member_of, posts=posts)
+    known = _known_authors(member_of=member_of, posts=posts)
+    _add_buckets(member_of=member_of, posts=posts, known=known)
 
     # Event rows touched by this batch: profile, centroid, counts.
     min_authors = settings.TREND_MIN_UNIQUE_AUTHORS
@@ -458,7 +461,13 @@ def _write_back(*, shard: int, clusterer: OnlineClusterer, posts: dict[int, Post
     revived = {real(ch.source) for ch in changes if ch.kind in ("revive", "split", "merge")}
     revived |= {real(ch.target) for ch in changes if ch.kind in ("split", "merge") and ch.target is not None}
     dirty = set(member_of.values()) | revived
-    counts = _member_counts(dirty)
+    # Counts are carried forward from the locked row plus what this batch inserted; recounting
+    # every touched event's memberships costs O(event size) per batch and grows without bound.
+    # Events whose rows moved between events (merge, split, revival) or that a concurrent curator
+    # merge redirected posts into are recounted from their rows instead.
+    recount = (revived | set(redirect.values()) | (_RECOUNT & dirty)) & dirty
+    counts = _member_counts(recount)
+    added = _added_counts(inserted=inserted, member_of=member_of, posts=posts, known=known)
     for cid, c in clusterer.clusters.items():
         eid = real(cid)
         if eid not in dirty:
@@ -467,7 +476,11 @@ def _write_back(*, shard: int, clusterer: OnlineClusterer, posts: dict[int, Post
         if event is None or event.state == EventState.MERGED:
             continue
         profile = _terms_to_profile(c.term_counts)
-        n, authors = counts.get(eid, (event.tweet_count, event.author_count))
+        if eid in recount:
+            n, authors = counts.get(eid, (event.tweet_count, event.author_count))
+        else:
+            more_posts, more_authors = added.get(eid, (0, 0))
+            n, authors = event.tweet_count + more_posts, event.author_count + more_authors
         was_event = cid > 0 and event.author_count >= min_authors
         event.centroid = pack(c.centroid)
         event.tweet_count = n
@@ -492,6 +505,10 @@ def _write_back(*, shard: int, clusterer: OnlineClusterer, posts: dict[int, Post
     # One statement for all touched events (COPY + UPDATE ... FROM on PostgreSQL): the rows are
     # locked above, so nobody else writes them meanwhile.
     update_rows(Event, fields, [(event.pk, *(getattr(event, f) for f in fields)) for event in updates])
+    written = {e.pk for e in updates}
+    _RECOUNT.difference_update(written)
+    # A redirect target is not locked here, so its row is not written: recount it when it next is.
+    _RECOUNT.update(set(redirect.values()) - written)
     # Posts of events are assigned; posts of candidates wait, unassigned.
     is_event = {e.pk: e.author_count >= min_authors for e in updates}
     assigned = [pid for pid, eid in member_of.items() if is_event.get(eid, True)]
@@ -514,8 +531,9 @@ def _write_back(*, shard: int, clusterer: OnlineClusterer, posts: dict[int, Post
 
 
 def _insert_memberships(*, member_of: dict[int, int], posts: dict[int, PostRow], vector_of: dict[int, np.ndarray],
-                        centroid_of: dict[int, np.ndarray], now: dt.datetime) -> None:
-    """One membership per post (an existing one is left alone), with its cosine to the event's centroid."""
+                        centroid_of: dict[int, np.ndarray], now: dt.datetime) -> set[int]:
+    """One membership per post (an existing one is left alone), with its cosine to the event's centroid.
+    Returns the ids of the posts whose membership was inserted."""
     by_event: dict[int, list[int]] = defaultdict(list)
     for pid, eid in member_of.items():
         by_event[eid].append(pid)
@@ -531,9 +549,44 @@ def _insert_memberships(*, member_of: dict[int, int], posts: dict[int, PostRow],
     if connection.vendor == "postgresql":
         # COPY + INSERT ... ON CONFLICT DO NOTHING (trends/pgcopy.py): ignore_conflicts, without
         # building a model instance and an INSERT parameter list per row.
-        insert_new_rows(EventMembership, rows)
-    else:
-        EventMembership.objects.bulk_create([EventMembership(**r) for r in rows], ignore_conflicts=True, batch_size=1000)
+        return set(insert_new_rows(EventMembership, rows))
+    existing = set(EventMembership.objects.filter(tweet_id__in=list(member_of)).values_list("tweet_id", flat=True))
+    EventMembership.objects.bulk_create([EventMembership(**r) for r in rows], ignore_conflicts=True, batch_size=1000)
+    return set(member_of) - existing
+
+
+# Events whose counts must be recounted from their memberships the next time this process writes them.
+_RECOUNT: set[int] = set()
+
+
+def _known_authors(*, member_of: dict[int, int], posts: dict[int, PostRow]) -> set[tuple[int, int]]:
+    """(event, author) pairs of the batch's authors already seen in the event before this batch."""
+    authors = {posts[pid].author_id for pid in member_of if posts[pid].author_id is not None}
+    if not member_of or not authors:
+        return set()
+    return set(
+        EventMembership.objects.filter(event_id__in=set(member_of.values()), author_id__in=authors)
+        .exclude(tweet_id__in=list(member_of))
+        .values_list("event_id", "author_id")
+        .distinct()
+    )
+
+
+def _added_counts(*, inserted: set[int], member_of: dict[int, int], posts: dict[int, PostRow],
+                  known: set[tuple[int, int]]) -> dict[int, tuple[int, int]]:
+    """(posts, new unique authors) that this batch's inserted memberships add to each event;
+    author-less posts count as their own author (as in _member_counts)."""
+    n: Counter = Counter()
+    fresh: dict[int, set] = defaultdict(set)
+    for pid in inserted:
+        eid = member_of[pid]
+        n[eid] += 1
+        author = posts[pid].author_id
+        if author is None:
+            fresh[eid].add(f"post:{pid}")
+        elif (eid, author) not in known:
+            fresh[eid].add(author)
+    return {eid: (count, len(fresh[eid])) for eid, count in n.items()}
 
 
 def _member_counts(event_ids: set[int]) -> dict[int, tuple[int, int]]:
@@ -550,19 +603,14 @@ def _member_counts(event_ids: set[int]) -> dict[int, tuple[int, int]]:
     return out
 
 
-def _add_buckets(*, member_of: dict[int, int], posts: dict[int, PostRow]) -> None:
+def _add_buckets(*, member_of: dict[int, int], posts: dict[int, PostRow], known: set[tuple[int, int]]) -> None:
+    """Posts and new authors per event and time bucket; `known`: authors seen in the event before
+    this batch (_known_authors), who do not count as new."""
     by_event: dict[int, list[PostRow]] = defaultdict(list)
     for pid, eid in member_of.items():
         by_event[eid].append(posts[pid])
     if not by_event:
         return
-    authors = {t.author_id for ts in by_event.values() for t in ts if t.author_id is not None}
-    # Authors already seen in the event before this batch do not count as new.
-    known = set(
-        EventMembership.objects.filter(event_id__in=list(by_event), author_id__in=authors)
-        .exclude(tweet_id__in=list(member_of))
-        .values_list("event_id", "author_id")
-    )
     cells: dict[tuple[int, dt.datetime], list[int]] = {}
     for eid, items in by_event.items():
         seen: set = set()
