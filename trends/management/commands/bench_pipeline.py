@@ -7,6 +7,7 @@ and measures the raw model's encode rate on the same texts in the same run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -90,6 +91,10 @@ class Command(BaseCommand):
             warm = services.tweets_ingest(items=[services.tweet_validate(data={"text": "warm up post", "source": "bench"})])
             self._wait_done(Tweet, warm.created_ids, timeout=300)
 
+            cpu_before = {name: _tree_cpu_seconds(proc.pid) for name, proc in zip(names, procs, strict=True)}
+            cpu_before["bench (ingest)"] = time.process_time()
+            cpu_before["postgres"] = _postgres_cpu_seconds()
+            busy_before = _machine_busy_seconds()
             started = time.monotonic()
             result = services.tweets_ingest(items=items, batch_size=2000)
             ingest_s = time.monotonic() - started
@@ -97,6 +102,11 @@ class Command(BaseCommand):
             embedded_at = self._wait_embedded(Tweet, created, timeout=timeout, started=started)
             done_at = self._wait_done(Tweet, created, timeout=timeout) - started
             total_s = done_at
+            # CPU each process spent while the posts went through (the waits above poll lightly).
+            cpu = {name: _tree_cpu_seconds(proc.pid) - cpu_before[name] for name, proc in zip(names, procs, strict=True)}
+            cpu["bench (ingest)"] = time.process_time() - cpu_before["bench (ingest)"]
+            cpu["postgres"] = _postgres_cpu_seconds() - cpu_before["postgres"]
+            cpu["machine busy"] = _machine_busy_seconds() - busy_before
             score_started = time.monotonic()
             from trends import pipeline
 
@@ -133,6 +143,8 @@ class Command(BaseCommand):
                 "assigned_all": round(done_at, 2),
                 "score": round(score_s, 2),
             },
+            "cpu_seconds": {k: round(v, 2) for k, v in cpu.items()},
+            "cpus": os.cpu_count(),
             "worker_rss_mb": memory,
             "embed_workers": embed_workers,
             "cluster_shards": max(1, settings.CLUSTER_SHARDS),
@@ -185,3 +197,43 @@ def _tree_rss_mb(pid: int) -> float:
         except OSError:
             continue
     return round(total_kb / 1024, 1)
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a worker and its pool children so far (Linux /proc), in seconds."""
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return sum(_cpu_seconds(p) for p in pids)
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    # utime and stime are fields 14 and 15 of stat (counted from 1, the command name being 2).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_cpu_seconds() -> float:
+    """CPU of every postgres process on this machine (the benchmark's server is local)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if Path(entry, "comm").read_text().strip() in {"postgres", "postmaster"}:
+                    total += _cpu_seconds(int(entry.name))
+            except OSError:
+                continue
+    return total
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds all cores spent busy (not idle or waiting on I/O) since boot, from /proc/stat."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
