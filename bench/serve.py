@@ -76,6 +76,8 @@ def credentials(args, env) -> tuple[list[str], list[str]]:
 import django, json; django.setup()
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
+from django.middleware.csrf import CSRF_ALLOWED_CHARS
+from django.utils.crypto import get_random_string
 from rest_framework.authtoken.models import Token
 from users.models import User
 sessions, tokens = [], []
@@ -89,7 +91,8 @@ for user in users:
     s[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     s[HASH_SESSION_KEY] = user.get_session_auth_hash()
     s.create()
-    sessions.append(s.session_key)
+    # A browser sends back the CSRF cookie it was given on its first page, so each session has one.
+    sessions.append(f"{{s.session_key}}; csrftoken={{get_random_string(32, CSRF_ALLOWED_CHARS)}}")
     tokens.append(Token.objects.get_or_create(user=user)[0].key)
 print(json.dumps([sessions, tokens]))
 """
@@ -158,8 +161,22 @@ def precompute(env) -> dict:
     return report
 
 
+def first_visits(base: str, path: str, sessions: list[str]) -> list[str]:
+    """Each browser's first page, as a browser would: it keeps the cookies the site sets (the
+    signed page hint of trends.pages) and sends them back from then on."""
+    out = []
+    for cookie in sessions:
+        request = urllib.request.Request(base + path, headers={"Cookie": f"sessionid={cookie}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+            kept = [h.split(";", 1)[0] for h in response.headers.get_all("Set-Cookie") or [] if h.startswith("explore_fy=")]
+        out.append("; ".join([cookie, *kept]))
+    return out
+
+
 def for_you(args, base: str, env, sessions: list[str]) -> dict:
     built = precompute(env) if args.precompute else {}
+    sessions = first_visits(base, args.for_you_path, sessions)
     result = run_wrk(args, base, "for_you", [args.for_you_path], "Cookie", sessions)
     return {**result, "precompute": built}
 
@@ -173,6 +190,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument("--keep-cache", action="store_true",
+                        help="keep the cache of the previous run (pages stored by it); for quick server sweeps")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--pages", default="trivial,for_you,trending,event,api_feed", help="which pages to measure")
     parser.add_argument("--logged-in-users", type=int, default=2000)
@@ -196,7 +215,7 @@ def main() -> None:
         sh([PY, "manage.py", "migrate", "--noinput", "-v0"], env)
         sh([PY, "manage.py", "collectstatic", "--noinput", "-v0"], env)
     sessions, tokens = credentials(args, env)
-    for url in (args.cache_url, args.broker_url):
+    for url in (args.broker_url,) if args.keep_cache else (args.cache_url, args.broker_url):
         subprocess.run(["redis-cli", "-u", url, "FLUSHDB"], capture_output=True)
     base = f"http://127.0.0.1:{args.port}"
     worker = subprocess.Popen(

@@ -95,11 +95,7 @@ def _tab(request: HttpRequest) -> str:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    if pages.page_cacheable(request=request):
-        # Served from the finished page without touching the database (see trends.pages).
-        html = pages.page_lookup(request=request)
-        if html is not None:
-            return _vary(pages.page_response(request=request, html=html))
+    # A plain For You request with a stored page never gets here: trends.pages.middleware answers it.
     tab = _tab(request)
     page = _int(request.GET.get("page"))
     everywhere = request.GET.get("scope") == "all"

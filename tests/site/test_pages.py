@@ -129,7 +129,7 @@ def test_flash_message_is_shown_once_not_stored(signed_in, user, world, no_ranki
 
 def test_other_tabs_pages_and_partials_are_not_served_from_the_store(signed_in, user, world, no_ranking):
     signed_in.get("/")
-    cache.set(page_key(user_id=user.pk), {**cache.get(page_key(user_id=user.pk)), "html": "STORED"}, 60)
+    cache.set(page_key(user_id=user.pk), {**cache.get(page_key(user_id=user.pk)), "html": b"STORED"}, 60)
     assert signed_in.get("/").content == b"STORED"
     for path in ("/?tab=trending", "/?tab=for-you&page=2", "/?tab=for-you&fresh=1"):
         assert b"STORED" not in signed_in.get(path).content, path
@@ -150,7 +150,7 @@ def _age(user, *, seconds: float, rendered: float | None = None, marker: str = "
         **entry,
         "built": entry["built"] - seconds,
         "rendered": entry["rendered"] - (seconds if rendered is None else rendered),
-        "html": entry["html"] + marker,
+        "html": entry["html"] + marker.encode(),
     }
     cache.set(page_key(user_id=user.pk), old, 600)
     return old
@@ -165,7 +165,7 @@ def test_old_page_whose_inputs_did_not_change_is_kept_and_marked_current(
     with django_capture_on_commit_callbacks(execute=True):
         assert b"<!--old-->" in signed_in.get("/").content
     checked = cache.get(page_key(user_id=user.pk))
-    assert "<!--old-->" in checked["html"]  # not re-rendered: nothing on it changed
+    assert b"<!--old-->" in checked["html"]  # not re-rendered: nothing on it changed
     assert checked["built"] > old["built"] and checked["rendered"] == old["rendered"]
     # Marked current, so the next request does not ask for another check.
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -187,8 +187,8 @@ def test_old_page_is_served_once_and_rebuilt_when_the_events_changed(
     with django_capture_on_commit_callbacks(execute=True):
         assert b"<!--old-->" in signed_in.get("/").content  # served once while the rebuild is queued
     rebuilt = cache.get(page_key(user_id=user.pk))
-    assert "<!--old-->" not in rebuilt["html"]
-    assert "A new name for the story" in rebuilt["html"]
+    assert b"<!--old-->" not in rebuilt["html"]
+    assert b"A new name for the story" in rebuilt["html"]
     assert rebuilt["rendered"] > old["rendered"]
 
 
@@ -200,7 +200,7 @@ def test_page_near_its_max_age_is_rebuilt_even_if_nothing_changed(
     _age(user, seconds=settings.FOR_YOU_PAGE_REFRESH_SECONDS + 1, rendered=settings.FOR_YOU_PAGE_MAX_AGE_SECONDS - 5)
     with django_capture_on_commit_callbacks(execute=True):
         signed_in.get("/")
-    assert "<!--old-->" not in cache.get(page_key(user_id=user.pk))["html"]
+    assert b"<!--old-->" not in cache.get(page_key(user_id=user.pk))["html"]
 
 
 def test_cache_outage_falls_back_to_rendering(signed_in, user, world, no_ranking, monkeypatch):
@@ -230,7 +230,7 @@ def test_precompute_renders_active_users_only(world, no_ranking):
     report = json.loads(out.getvalue())
     assert report["pages"] == 3
     for u in active:
-        assert f"@{u.username}" in cache.get(page_key(user_id=u.pk))["html"]
+        assert f"@{u.username}".encode() in cache.get(page_key(user_id=u.pk))["html"]
     assert cache.get(page_key(user_id=idle.pk)) is None and cache.get(page_key(user_id=never.pk)) is None
     # A precomputed page does not count as the user being seen.
     assert type(idle).objects.get(pk=active[2].pk).last_seen_at == active[2].last_seen_at
@@ -251,3 +251,57 @@ def test_request_marks_the_user_seen_at_most_once_a_minute(signed_in, user, worl
     signed_in.get("/?tab=for-you&fresh=1")
     user.refresh_from_db()
     assert user.last_seen_at == first
+
+
+def test_hint_cookie_lets_one_cache_round_trip_serve_the_page(signed_in, user, world, no_ranking, monkeypatch):
+    from trends.pages.selectors import HINT_COOKIE
+
+    first = signed_in.get("/")
+    assert HINT_COOKIE in first.cookies and first.cookies[HINT_COOKIE]["httponly"]
+    calls, inside = [], []
+    real_get, real_many = cache.get, cache.get_many
+
+    def get(*args, **kwargs):
+        if not inside:  # the in-memory test cache implements get_many with get
+            calls.append("get")
+        return real_get(*args, **kwargs)
+
+    def get_many(*args, **kwargs):
+        calls.append("get_many")
+        inside.append(1)
+        try:
+            return real_many(*args, **kwargs)
+        finally:
+            inside.pop()
+
+    monkeypatch.setattr(cache, "get", get)
+    monkeypatch.setattr(cache, "get_many", get_many)
+    response = signed_in.get("/")
+    assert response.status_code == 200 and f"@{user.username}" in response.content.decode()
+    assert calls == ["get_many"]  # session, page and both versions together
+    assert response["X-Frame-Options"] == "DENY" and "HX-Request" in response["Vary"]
+    assert HINT_COOKIE not in response.cookies  # already right: not set again
+
+
+def test_hint_from_another_session_or_forged_is_ignored(signed_in, user, world, no_ranking, settings):
+    from trends.pages.selectors import HINT_COOKIE, hint_value
+
+    signed_in.get("/")
+    other = UserFactory(username="mallory")
+    client = Client()
+    client.force_login(other)
+    # Mallory's session with a (validly signed) hint naming the user under another session key.
+    client.cookies[HINT_COOKIE] = hint_value(user_id=user.pk, session_key=signed_in.session.session_key)
+    html = client.get("/").content.decode()
+    assert "@mallory" in html and f"@{user.username}" not in html
+    client.cookies[HINT_COOKIE] = f"{user.pk}.{client.session.session_key}:forged"
+    html = client.get("/").content.decode()
+    assert "@mallory" in html and f"@{user.username}" not in html
+
+
+def test_logged_out_session_with_a_hint_gets_no_page(signed_in, user, world, no_ranking):
+    signed_in.get("/")
+    token = csrf_value(signed_in.get("/"))
+    signed_in.post("/accounts/logout/", {"csrfmiddlewaretoken": token})
+    html = signed_in.get("/").content.decode()
+    assert f"@{user.username}" not in html and "Log in" in html

@@ -9,7 +9,7 @@ filled in per request.
 Reads are in `selectors`, writes (build, invalidate, precompute) in `services`.
 """
 
-from trends.pages.selectors import page_cacheable, page_lookup, page_response, page_storable
+from trends.pages.selectors import page_lookup, page_response, page_storable
 from trends.pages.services import (
     page_build,
     page_invalidate,
@@ -19,7 +19,6 @@ from trends.pages.services import (
 
 __all__ = [
     "page_build",
-    "page_cacheable",
     "page_invalidate",
     "page_lookup",
     "page_response",

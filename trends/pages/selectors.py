@@ -8,6 +8,7 @@ import time
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.messages import get_messages
+from django.core import signing
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
@@ -35,7 +36,7 @@ def refresh_key(*, user_id: int | str) -> str:
     return f"fypage:refresh:{user_id}"
 
 
-def _enabled() -> bool:
+def pages_enabled() -> bool:
     return settings.FOR_YOU_PAGE_MAX_AGE_SECONDS > 0
 
 
@@ -44,48 +45,84 @@ def _is_partial(request: HttpRequest) -> bool:
     return bool(htmx) and not htmx.history_restore_request
 
 
-def page_cacheable(*, request: HttpRequest) -> bool:
-    """A request the stored page can answer: a full-page GET of For You, page 1, nothing else asked."""
-    if not _enabled() or request.method != "GET" or _is_partial(request):
-        return False
-    query = request.GET
-    return not query or (len(query) == 1 and query.get("tab") == "for-you")
-
-
 def page_storable(*, request: HttpRequest) -> bool:
     """The slow path may store what it renders: signed in, no one-off flash message on the page."""
-    if not _enabled() or _is_partial(request) or not request.user.is_authenticated:
+    if not pages_enabled() or _is_partial(request) or not request.user.is_authenticated:
         return False
     if set(request.GET) - {"tab", "fresh"}:
         return False
     return len(get_messages(request)) == 0
 
 
-def page_lookup(*, request: HttpRequest) -> str | None:
+HINT_COOKIE = "explore_fy"
+HINT_SALT = "explore.pages.hint"
+
+
+def hint_value(*, user_id: int | str, session_key: str) -> str:
+    """The signed "which user is this session" hint: lets one cache round trip fetch both the
+    session and the page. Only a hint: the session fetched with it must still name that user."""
+    return signing.Signer(salt=HINT_SALT).sign(f"{user_id}.{session_key}")
+
+
+def _hinted_user(request: HttpRequest, session_key: str | None) -> str | None:
+    raw = request.COOKIES.get(HINT_COOKIE)
+    if not raw or not session_key:
+        return None
+    try:
+        user_id, _, hinted_key = signing.Signer(salt=HINT_SALT).unsign(raw).partition(".")
+    except signing.BadSignature:
+        return None
+    return user_id if hinted_key == session_key else None
+
+
+def _session_cache_key(session) -> str | None:
+    """Where a cache-backed session engine keeps this session, if it shares the default cache."""
+    prefix = getattr(session, "cache_key_prefix", None)
+    if prefix is None or settings.SESSION_CACHE_ALIAS != "default" or not session.session_key:
+        return None
+    return prefix + session.session_key
+
+
+def page_lookup(*, request: HttpRequest) -> bytes | None:
     """The stored page for this session's user, or None (the view then renders and stores one).
 
     Verifies what django.contrib.auth.get_user verifies — a known backend and the session's auth
     hash equal to the user's current one — against the copy of that hash stored with the page.
     Every change that alters a user's hash (password change, deactivation) saves the user, which
     bumps their feed version (trends.pages.signals), so a stale session never matches a stored page.
+    With the hint cookie, the session and the page come back from the cache in one round trip.
     """
     session = request.session
+    hinted = _hinted_user(request, session.session_key)
+    session_key_in_cache = _session_cache_key(session) if hinted else None
     try:
+        if session_key_in_cache:
+            keys = [session_key_in_cache, page_key(user_id=hinted), GEN_KEY, feed_version_key(user_id=hinted)]
+            found = cache.get_many(keys)
+            data = found.get(session_key_in_cache)
+            if data is None:
+                return None  # not in the cache (evicted, or logged out): the normal path loads it
+            session._session_cache = data  # what the engine's load() would return; saves a second fetch
+            request.explore_hint_ok = True
         user_id = str(session[SESSION_KEY])
         backend = session[BACKEND_SESSION_KEY]
         session_hash = session[HASH_SESSION_KEY]
     except KeyError:
+        return None
+    except Exception:  # a cache outage degrades to rendering, never to an error page
+        logger.warning("page cache unavailable", exc_info=True)
         return None
     if backend not in settings.AUTHENTICATION_BACKENDS:
         return None
     if "_messages" in session or request.COOKIES.get("messages"):
         return None  # a flash message waits: the slow path renders (and consumes) it
     key, version_key = page_key(user_id=user_id), feed_version_key(user_id=user_id)
-    try:
-        found = cache.get_many([key, GEN_KEY, version_key])
-    except Exception:  # a cache outage degrades to rendering, never to an error page
-        logger.warning("page cache unavailable", exc_info=True)
-        return None
+    if not session_key_in_cache or user_id != hinted:
+        try:
+            found = cache.get_many([key, GEN_KEY, version_key])
+        except Exception:
+            logger.warning("page cache unavailable", exc_info=True)
+            return None
     entry = found.get(key)
     if not entry or entry["gen"] != found.get(GEN_KEY, 0) or entry["uv"] != found.get(version_key, 0):
         return None
@@ -95,11 +132,41 @@ def page_lookup(*, request: HttpRequest) -> str | None:
         from trends.pages.services import page_refresh_enqueue
 
         page_refresh_enqueue(user_id=int(user_id))
+    request.explore_page_user = user_id
     return entry["html"]
 
 
-def page_response(*, request: HttpRequest, html: str) -> HttpResponse:
+SENTINEL_BYTES = CSRF_SENTINEL.encode()
+
+
+def page_response(*, request: HttpRequest, html: bytes | str) -> HttpResponse:
     """A stored page made this request's own: its CSRF token filled in, private to the user."""
-    response = HttpResponse(html.replace(CSRF_SENTINEL, get_token(request)))
+    token = get_token(request)
+    if isinstance(html, str):
+        html = html.replace(CSRF_SENTINEL, token).encode()
+    else:
+        html = html.replace(SENTINEL_BYTES, token.encode())
+    response = HttpResponse(html)
     patch_cache_control(response, private=True)
+    _set_hint(request, response)
     return response
+
+
+def _set_hint(request: HttpRequest, response: HttpResponse) -> None:
+    if getattr(request, "explore_hint_ok", False):
+        return
+    user_id = getattr(request, "explore_page_user", None)
+    if user_id is None:
+        user = getattr(request, "user", None)
+        user_id = user.pk if user is not None and user.is_authenticated else None
+    session_key = request.session.session_key
+    if user_id is None or not session_key:
+        return
+    response.set_cookie(
+        HINT_COOKIE,
+        hint_value(user_id=user_id, session_key=session_key),
+        max_age=settings.SESSION_COOKIE_AGE,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite=settings.SESSION_COOKIE_SAMESITE,
+    )
