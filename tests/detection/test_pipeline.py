@@ -358,3 +358,21 @@ def test_write_back_stores_memberships_buckets_and_counts_that_agree(stream):
     states = set(Tweet.objects.filter(pk__in=[t.pk for t in everything]).values_list("pipeline_state", flat=True))
     assert states <= {PipelineState.ASSIGNED, PipelineState.UNASSIGNED}
     assert Tweet.objects.filter(pk__in=[t.pk for t in everything], clustered_at__isnull=True).count() == 0
+
+
+def test_counts_carried_between_batches_count_a_returning_author_once(fake_embedder):
+    """Event counts are carried forward batch to batch (not recounted): an author who posts again
+    in a later batch adds a post but not an author, exactly as a recount would give."""
+    start = timezone.now() - dt.timedelta(minutes=30)
+    authors = [_user() for _ in range(6)]
+    first = [_post(QUAKE, start + dt.timedelta(seconds=10 * i), author=authors[i], i=i) for i in range(6)]
+    again = [_post(QUAKE, start + dt.timedelta(seconds=100 + 10 * i), author=authors[i % 2], i=10 + i) for i in range(4)]
+    pipeline._STATE_CACHE.clear()
+    pipeline.tweets_embed(tweet_ids=[t.pk for t in first + again], top_up=False)
+    assert pipeline.shard_cluster(shard=0, limit=6) == 6
+    assert pipeline.shard_cluster(shard=0, limit=6) == 4
+    pipeline._STATE_CACHE.clear()
+    event = Event.objects.get(pk=EventMembership.objects.get(tweet=first[0]).event_id)
+    assert EventMembership.objects.filter(event=event).count() == event.tweet_count == 10
+    assert event.author_count == 6
+    assert sum(EventBucket.objects.filter(event=event).values_list("new_authors", flat=True)) == 6
