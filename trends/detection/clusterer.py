@@ -354,13 +354,23 @@ class OnlineClusterer:
         eligible = np.flatnonzero(cos >= p.min_embedding_cos)
         if len(eligible) > p.lex_top:
             eligible = eligible[np.argsort(-cos[eligible])[: p.lex_top]]
+        if not len(eligible):
+            return score, cos
         total = sum(weights.values())
         items = [(t, w, t.startswith(KEY_PREFIXES)) for t, w in weights.items()]
         keys = sum(k for _, _, k in items)
-        for i in eligible:
-            c = self.clusters[cands[i]]
-            lex = self._lexical_items(c, items, keys, total)
-            score[i] = p.emb_weight * cos[i] + p.lex_weight * lex - p.time_weight * self._quietness(c, post.ts)
+        clusters = self.clusters
+        lex_part = []
+        time_part = []
+        for i in eligible.tolist():
+            c = clusters[cands[i]]
+            lex_part.append(p.lex_weight * self._lexical_items(c, items, keys, total))
+            time_part.append(p.time_weight * self._quietness(c, post.ts))
+        # The same float32 arithmetic as scoring one candidate at a time (each Python term is
+        # rounded to float32 before it is added), for all eligible candidates at once.
+        score[eligible] = (
+            p.emb_weight * cos[eligible] + np.array(lex_part, dtype=np.float32)
+        ) - np.array(time_part, dtype=np.float32)
         return score, cos
 
     def _quietness(self, c: ClusterState, ts: float) -> float:
