@@ -23,7 +23,10 @@ def _isolated_cache(settings):
     # Exploration shuffles a share of pages on purpose; tests that assert an order must not see it.
     settings.RANKING_EXPLORE_RATE = 0.0
 
+    from trends.pages import services as page_services
+
     cache.clear()
+    page_services._asked.clear()  # this process's memory of refreshes already asked for
     yield
     cache.clear()
 

@@ -305,3 +305,14 @@ def test_logged_out_session_with_a_hint_gets_no_page(signed_in, user, world, no_
     signed_in.post("/accounts/logout/", {"csrfmiddlewaretoken": token})
     html = signed_in.get("/").content.decode()
     assert f"@{user.username}" not in html and "Log in" in html
+
+
+def test_an_old_page_asks_for_one_refresh_however_often_it_is_served(signed_in, user, world, no_ranking, settings, monkeypatch):
+    signed_in.get("/")
+    _age(user, seconds=settings.FOR_YOU_PAGE_REFRESH_SECONDS + 1)
+    adds = []
+    real_add = cache.add
+    monkeypatch.setattr(cache, "add", lambda *a, **k: adds.append(a[0]) or real_add(*a, **k))
+    for _ in range(3):
+        assert b"<!--old-->" in signed_in.get("/").content
+    assert adds == [f"fypage:refresh:{user.pk}"]

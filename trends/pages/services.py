@@ -118,9 +118,23 @@ def page_invalidate(*, user_id: int) -> None:
     site.feed_invalidate_id(user_id=user_id)
 
 
+_asked: dict[int, float] = {}
+
+
 def page_refresh_enqueue(*, user_id: int) -> None:
-    """Rebuild a page that is getting old, in the background, once per refresh interval."""
-    if not cache.add(refresh_key(user_id=user_id), 1, settings.FOR_YOU_PAGE_REFRESH_SECONDS):
+    """Rebuild a page that is getting old, in the background, once per refresh interval.
+
+    Until the worker has rebuilt it, every request for the page finds it old: this process
+    remembers it already asked, so those requests cost no extra cache round trip.
+    """
+    interval = settings.FOR_YOU_PAGE_REFRESH_SECONDS
+    now = time.monotonic()
+    if now - _asked.get(user_id, -interval) < interval:
+        return
+    if len(_asked) > 100_000:
+        _asked.clear()
+    _asked[user_id] = now
+    if not cache.add(refresh_key(user_id=user_id), 1, interval):
         return
     from trends.pages import tasks
 
