@@ -41,7 +41,7 @@ up: migrate
 	scripts/run_all.sh
 
 worker: venv
-	$(VENV)/bin/celery -A explore_site worker -l INFO -Q default,embedding,scoring,maintenance,clustering-0 -c 2
+	$(VENV)/bin/celery -A explore_site worker -l INFO -Q default,embedding,scoring,maintenance,pages,clustering-0 -c 2
 
 beat: venv
 	$(VENV)/bin/celery -A explore_site beat -l INFO --schedule var/celerybeat-schedule

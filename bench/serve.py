@@ -219,7 +219,7 @@ def main() -> None:
         subprocess.run(["redis-cli", "-u", url, "FLUSHDB"], capture_output=True)
     base = f"http://127.0.0.1:{args.port}"
     worker = subprocess.Popen(
-        [str(Path(PY).with_name("celery")), "-A", "explore_site", "worker", "-Q", "default", "-c", "1",
+        [str(Path(PY).with_name("celery")), "-A", "explore_site", "worker", "-Q", "pages", "-c", "1",
          "--without-mingle", "--without-gossip", "-l", "warning"],
         cwd=ROOT, env=env,
     )

@@ -303,7 +303,7 @@ def main() -> int:
             cwd=ROOT, env=env, stdout=logs["web"], stderr=subprocess.STDOUT, start_new_session=True),
         "worker": subprocess.Popen(
             [PY, "-m", "celery", "-A", "explore_site", "worker", "-l", "INFO", "-n", "soak@%h",
-             "-Q", "default,embedding,scoring,maintenance,clustering-0", "-c", "1", "--without-gossip",
+             "-Q", "default,embedding,scoring,maintenance,pages,clustering-0", "-c", "1", "--without-gossip",
              "--without-mingle"],
             cwd=ROOT, env=env, stdout=logs["worker"], stderr=subprocess.STDOUT, start_new_session=True),
         "beat": subprocess.Popen(

@@ -12,7 +12,7 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-"$VENV/bin/celery" -A explore_site worker -l INFO -n embed@%h -Q default,embedding,scoring,maintenance -c "${EMBED_CONCURRENCY:-2}" &
+"$VENV/bin/celery" -A explore_site worker -l INFO -n embed@%h -Q default,embedding,scoring,maintenance,pages -c "${EMBED_CONCURRENCY:-2}" &
 pids+=($!)
 for ((s = 0; s < SHARDS; s++)); do
   "$VENV/bin/celery" -A explore_site worker -l INFO -n "cluster$s@%h" -Q "clustering-$s" -c 1 &

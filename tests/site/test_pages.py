@@ -316,3 +316,13 @@ def test_an_old_page_asks_for_one_refresh_however_often_it_is_served(signed_in, 
     for _ in range(3):
         assert b"<!--old-->" in signed_in.get("/").content
     assert adds == [f"fypage:refresh:{user.pk}"]
+
+
+def test_page_tasks_have_stable_names_and_their_own_queue(user):
+    from trends.pages import tasks
+
+    assert (tasks.page_refresh.name, tasks.page_refresh.queue) == ("pages.refresh", "pages")
+    assert (tasks.pages_precompute.name, tasks.pages_precompute.queue) == ("pages.precompute", "pages")
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    assert tasks.page_refresh.run(user.pk) is False  # a deactivated user gets no page
+    assert cache.get(page_key(user_id=user.pk)) is None

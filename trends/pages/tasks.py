@@ -10,7 +10,7 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutEr
 
 @shared_task(
     name="pages.refresh",
-    queue="default",
+    queue="pages",
     autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=True,
     max_retries=3,
@@ -29,7 +29,7 @@ def page_refresh(user_id: int) -> bool:
     return refresh(user=user)
 
 
-@shared_task(name="pages.precompute", queue="default", time_limit=900, soft_time_limit=840)
+@shared_task(name="pages.precompute", queue="pages", time_limit=900, soft_time_limit=840)
 def pages_precompute() -> int:
     """Render every recently active user's page (after a curation change made them all stale)."""
     from trends.pages.services import pages_precompute as run
