@@ -5,7 +5,9 @@ from explore_site.settings.env import env_float, env_int, env_str
 EMBEDDING_TIER = env_str("EMBEDDING_TIER", "full")
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64)
 # Posts per embedding task: big enough that per-task overhead (queries, COPY, messages) is noise.
-EMBEDDING_TASK_SIZE = env_int("EMBEDDING_TASK_SIZE", 1024)
+# The full tier encodes ~300 posts/s per process, so 1,024 posts would hold a task (and the
+# clustering of its posts) back for ~3 s; 256 keep that under a second at the same overhead share.
+EMBEDDING_TASK_SIZE = env_int("EMBEDDING_TASK_SIZE", 256 if EMBEDDING_TIER == "full" else 1024)
 STATIC_MODEL_DIR = env_str("STATIC_MODEL_DIR", str(DATA_DIR / "models" / "minilm-static"))
 
 # Clustering shards: each shard has one writer (its own Celery queue), so workers never race.

@@ -65,6 +65,10 @@ class Command(BaseCommand):
         ]
 
         app.control.purge()
+        if "EMBEDDING_TASK_SIZE" not in os.environ:
+            # This process enqueues the embedding tasks: size them for the tier under test, as
+            # explore_site/settings/pipeline.py does for a deployment running that tier.
+            settings.EMBEDDING_TASK_SIZE = 256 if tier == "full" else 1024
         env = {**os.environ, "EMBEDDING_TIER": tier, "HF_HUB_OFFLINE": "1", "EMBEDDING_THREADS": "1" if embed_workers > 1 else "2"}
         root = Path(settings.BASE_DIR)
         log_dir = Path(settings.DATA_DIR) / "bench"
@@ -155,6 +159,7 @@ class Command(BaseCommand):
             "cpus": os.cpu_count(),
             "worker_rss_mb": memory,
             "embed_workers": embed_workers,
+            "embedding_task_size": settings.EMBEDDING_TASK_SIZE,
             "cluster_shards": max(1, settings.CLUSTER_SHARDS),
         }
         text = json.dumps(report, indent=2)
