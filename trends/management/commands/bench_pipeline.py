@@ -107,7 +107,7 @@ class Command(BaseCommand):
                        Tweet.objects.filter(pipeline_state__in=PENDING_STATES).count())
             cpu_before = {name: _tree_cpu_seconds(proc.pid) for name, proc in zip(names, procs, strict=True)}
             cpu_before["bench (ingest)"] = time.process_time()
-            cpu_before["postgres"] = _postgres_cpu_seconds()
+            postgres_before = _postgres_cpu_seconds()
             busy_before = _machine_busy_seconds()
             started = time.monotonic()
             result = services.tweets_ingest(items=items, batch_size=2000)
@@ -119,7 +119,7 @@ class Command(BaseCommand):
             # CPU each process spent while the posts went through (the waits above poll lightly).
             cpu = {name: _tree_cpu_seconds(proc.pid) - cpu_before[name] for name, proc in zip(names, procs, strict=True)}
             cpu["bench (ingest)"] = time.process_time() - cpu_before["bench (ingest)"]
-            cpu["postgres"] = _postgres_cpu_seconds() - cpu_before["postgres"]
+            cpu["postgres"] = _postgres_cpu_delta(postgres_before)
             cpu["machine busy"] = _machine_busy_seconds() - busy_before
             cpu["other jobs (busy minus the above)"] = cpu["machine busy"] - sum(
                 v for k, v in cpu.items() if k != "machine busy"
@@ -250,17 +250,29 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _postgres_cpu_seconds() -> float:
-    """CPU of every postgres process on this machine (the benchmark's server is local)."""
-    total = 0.0
+def _postgres_cpu_seconds() -> dict[int, float]:
+    """CPU so far of the local PostgreSQL server's processes that work for this benchmark: the
+    backends connected to its database and the server-wide writers, by pid."""
+    database = connection.settings_dict["NAME"]
+    out: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if Path(entry, "comm").read_text().strip() in {"postgres", "postmaster"}:
-                    total += _cpu_seconds(int(entry.name))
-            except OSError:
+        if not entry.name.isdigit():
+            continue
+        try:
+            if Path(entry, "comm").read_text().strip() not in {"postgres", "postmaster"}:
                 continue
-    return total
+            title = Path(entry, "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if f" {database} " in title or any(w in title for w in ("writer", "checkpointer", "autovacuum")):
+            out[int(entry.name)] = _cpu_seconds(int(entry.name))
+    return out
+
+
+def _postgres_cpu_delta(before: dict[int, float]) -> float:
+    # Only processes alive at both ends: a backend that exited took its CPU count with it.
+    after = _postgres_cpu_seconds()
+    return sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
 
 
 def _machine_busy_seconds() -> float:
