@@ -492,6 +492,53 @@ def event_representatives(*, event: Event) -> list[Tweet]:
     return [by_id[i] for i in ids if i in by_id]
 
 
+EVENT_PARTS_TTL = 30
+
+
+def _detach(value: Any) -> None:
+    """Makes rows and the rows they carry picklable (PostgreSQL binary columns come back as memoryview)."""
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _detach(item)
+    elif hasattr(value, "_state") and hasattr(value, "pk"):
+        _make_picklable(value)
+        for related in value._state.fields_cache.values():
+            _detach(related)
+    elif hasattr(value, "__dataclass_fields__"):
+        for name in value.__dataclass_fields__:
+            _detach(getattr(value, name))
+
+
+def event_page_parts(*, event: Event) -> dict[str, Any]:
+    """The event page's shared parts (volume line, story, representative posts, related events).
+
+    The same for every reader, and most of the page's cost (the related events alone compare
+    hundreds of centroids), so they are computed once per event state and kept for 30 s: the
+    key moves with the event's curation version, its size and its last post.
+    """
+    stamp = int(event.last_seen_at.timestamp()) if event.last_seen_at else 0
+    key = f"evparts:{event.pk}:{event.version}:{event.tweet_count}:{stamp}"
+    try:
+        parts = cache.get(key)
+    except Exception:  # a cache outage costs time, not the page
+        logger.warning("event parts cache unavailable", exc_info=True)
+        parts = None
+    if parts is not None:
+        return parts
+    parts = {
+        "sparkline": event_sparkline(event=event),
+        "story": event_story(event=event),
+        "representatives": event_representatives(event=event),
+        "related": event_related(event=event),
+    }
+    _detach(list(parts.values()))
+    try:
+        cache.set(key, parts, EVENT_PARTS_TTL)
+    except Exception:
+        logger.warning("event parts cache unavailable", exc_info=True)
+    return parts
+
+
 RELATED_CANDIDATES = 500
 RELATED_MIN_SIMILARITY = 0.3
 

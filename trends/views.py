@@ -288,12 +288,7 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
     if _htmx(request) and request.htmx.target == "event-posts":
         return _vary(render(request, "trends/_event_posts.html", context))
     _log_click(request, event)
-    context.update(
-        sparkline=site.event_sparkline(event=event),
-        story=site.event_story(event=event),
-        representatives=site.event_representatives(event=event),
-        related=site.event_related(event=event),
-    )
+    context.update(site.event_page_parts(event=event))
     return _vary(render(request, "trends/event_detail.html", context))
 
 
