@@ -326,3 +326,11 @@ def test_page_tasks_have_stable_names_and_their_own_queue(user):
     type(user).objects.filter(pk=user.pk).update(is_active=False)
     assert tasks.page_refresh.run(user.pk) is False  # a deactivated user gets no page
     assert cache.get(page_key(user_id=user.pk)) is None
+
+
+def test_deleted_account_gets_no_stored_page(signed_in, user, world, no_ranking):
+    signed_in.get("/")
+    name = user.username
+    user.delete()
+    html = signed_in.get("/").content.decode()
+    assert f"@{name}" not in html and "Log in" in html

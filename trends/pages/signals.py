@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model, user_logged_in
 from django.db import transaction
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 
 
 def _user_saved(sender, instance, created: bool, update_fields=None, **kwargs) -> None:
@@ -13,6 +13,13 @@ def _user_saved(sender, instance, created: bool, update_fields=None, **kwargs) -
     # last_login, which changes nothing on the page.
     if created or (update_fields is not None and set(update_fields) <= {"last_login", "last_seen_at"}):
         return
+    from trends.pages.services import page_invalidate
+
+    page_invalidate(user_id=instance.pk)
+
+
+def _user_deleted(sender, instance, **kwargs) -> None:
+    # Sessions outlive a deleted account until they expire; its stored page must not.
     from trends.pages.services import page_invalidate
 
     page_invalidate(user_id=instance.pk)
@@ -27,4 +34,5 @@ def _logged_in(sender, request, user, **kwargs) -> None:
 
 def connect() -> None:
     post_save.connect(_user_saved, sender=get_user_model(), dispatch_uid="trends.pages.user_saved")
+    post_delete.connect(_user_deleted, sender=get_user_model(), dispatch_uid="trends.pages.user_deleted")
     user_logged_in.connect(_logged_in, dispatch_uid="trends.pages.logged_in")
