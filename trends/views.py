@@ -289,6 +289,9 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
         return _vary(render(request, "trends/_event_posts.html", context))
     _log_click(request, event)
     context.update(site.event_page_parts(event=event))
+    if pages.event_page_storable(request=request):
+        html = pages.event_page_store(request=request, event_id=event.pk, context=context)
+        return _vary(pages.page_response(request=request, html=html, shared=True))
     return _vary(render(request, "trends/event_detail.html", context))
 
 

@@ -9,8 +9,9 @@ filled in per request.
 Reads are in `selectors`, writes (build, invalidate, precompute) in `services`.
 """
 
-from trends.pages.selectors import page_lookup, page_response, page_storable
+from trends.pages.selectors import event_page_storable, page_lookup, page_response, page_storable
 from trends.pages.services import (
+    event_page_store,
     page_build,
     page_invalidate,
     pages_invalidate_all,
@@ -18,6 +19,8 @@ from trends.pages.services import (
 )
 
 __all__ = [
+    "event_page_storable",
+    "event_page_store",
     "page_build",
     "page_invalidate",
     "page_lookup",

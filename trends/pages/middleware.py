@@ -8,13 +8,16 @@ else, or any doubt, falls through to the full stack.
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 
-from trends.pages.selectors import page_lookup, page_response, pages_enabled
+from trends.pages.selectors import event_page_lookup, page_lookup, page_response, pages_enabled
 
 PLAIN_QUERIES = ("", "tab=for-you")
+EVENT_PATH = re.compile(r"/events/([0-9]{1,18})/")
 
 
 class StoredPageMiddleware:
@@ -37,6 +40,21 @@ class StoredPageMiddleware:
             if html is not None:
                 response = page_response(request=request, html=html)
                 # What the middleware below this one would have added to the same page.
+                patch_vary_headers(response, ("HX-Request",))
+                response.headers.setdefault("X-Frame-Options", getattr(settings, "X_FRAME_OPTIONS", "DENY").upper())
+                return response
+        elif (
+            request.method == "GET"
+            and not request.META.get("QUERY_STRING")
+            and "HTTP_HX_REQUEST" not in request.META
+            and settings.SESSION_COOKIE_NAME not in request.COOKIES
+            and not request.COOKIES.get("messages")
+            and pages_enabled()
+        ):
+            match = EVENT_PATH.fullmatch(request.path_info)
+            html = event_page_lookup(request=request, event_id=match.group(1)) if match else None
+            if html is not None:
+                response = page_response(request=request, html=html, shared=True)
                 patch_vary_headers(response, ("HX-Request",))
                 response.headers.setdefault("X-Frame-Options", getattr(settings, "X_FRAME_OPTIONS", "DENY").upper())
                 return response

@@ -12,7 +12,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
-from django.utils.cache import patch_cache_control
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.crypto import constant_time_compare
 from django.utils.safestring import mark_safe
 
@@ -139,7 +139,40 @@ def page_lookup(*, request: HttpRequest) -> bytes | None:
 SENTINEL_BYTES = CSRF_SENTINEL.encode()
 
 
-def page_response(*, request: HttpRequest, html: bytes | str) -> HttpResponse:
+EVENT_PAGE_SECONDS = 30
+
+
+def event_page_key(*, event_id: int | str) -> str:
+    return f"evpage:{event_id}"
+
+
+def event_page_storable(*, request: HttpRequest) -> bool:
+    """An event page everyone sees alike: a visitor without a session asking for its plain first page."""
+    return (
+        pages_enabled()
+        and not request.GET
+        and not _is_partial(request)
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and not request.user.is_authenticated
+        and len(get_messages(request)) == 0
+    )
+
+
+def event_page_lookup(*, request: HttpRequest, event_id: str) -> bytes | None:
+    """The stored anonymous page of an event, if it is younger than 30 s and no curation change since."""
+    key = event_page_key(event_id=event_id)
+    try:
+        found = cache.get_many([key, GEN_KEY])
+    except Exception:
+        logger.warning("page cache unavailable", exc_info=True)
+        return None
+    entry = found.get(key)
+    if not entry or entry["gen"] != found.get(GEN_KEY, 0):
+        return None
+    return entry["html"]
+
+
+def page_response(*, request: HttpRequest, html: bytes | str, shared: bool = False) -> HttpResponse:
     """A stored page made this request's own: its CSRF token filled in, private to the user."""
     token = get_token(request)
     if isinstance(html, str):
@@ -148,7 +181,11 @@ def page_response(*, request: HttpRequest, html: bytes | str) -> HttpResponse:
         html = html.replace(SENTINEL_BYTES, token.encode())
     response = HttpResponse(html)
     patch_cache_control(response, private=True)
-    _set_hint(request, response)
+    if shared:
+        # The same URL answers signed-in readers differently: caches must key on the cookie.
+        patch_vary_headers(response, ("Cookie",))
+    else:
+        _set_hint(request, response)
     return response
 
 

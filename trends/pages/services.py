@@ -16,7 +16,15 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from trends import site
-from trends.pages.selectors import CANONICAL_PATH, CSRF_SENTINEL, GEN_KEY, page_key, refresh_key
+from trends.pages.selectors import (
+    CANONICAL_PATH,
+    CSRF_SENTINEL,
+    EVENT_PAGE_SECONDS,
+    GEN_KEY,
+    event_page_key,
+    page_key,
+    refresh_key,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +86,21 @@ def page_build(*, user=None, request: HttpRequest | None = None, fresh: bool = F
             logger.warning("page cache unavailable; page not stored", exc_info=True)
     if seen:
         _seen(user.pk)
+    return html
+
+
+def event_page_store(*, request: HttpRequest, event_id: int, context: dict) -> bytes:
+    """Render an event page for visitors without a session, store it for 30 s, return it (placeholder in)."""
+    try:
+        gen = cache.get(GEN_KEY, 0)
+    except Exception:
+        gen = None
+    html = render_to_string("trends/event_detail.html", {**context, "csrf_token": CSRF_SENTINEL}, request=request).encode()
+    if gen is not None:
+        try:
+            cache.set(event_page_key(event_id=event_id), {"html": html, "gen": gen}, EVENT_PAGE_SECONDS)
+        except Exception:
+            logger.warning("page cache unavailable; event page not stored", exc_info=True)
     return html
 
 
