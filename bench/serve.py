@@ -181,25 +181,59 @@ def for_you(args, base: str, env, sessions: list[str]) -> dict:
     return {**result, "precompute": built}
 
 
+def start_pages_worker(env) -> subprocess.Popen:
+    """A Celery worker for the `pages` queue (page refreshes), as production runs it."""
+    return subprocess.Popen(
+        [str(Path(PY).with_name("celery")), "-A", "explore_site", "worker", "-Q", "pages", "-c", "1",
+         "--without-mingle", "--without-gossip", "-l", "warning"],
+        cwd=ROOT, env=env,
+    )
+
+
+def start_web(env, *, port: int, workers: int, threads: int) -> subprocess.Popen:
+    # -c /dev/null: not the repo's gunicorn.conf.py (its access log and model warm-up are for
+    # production, and would measure log writing, not the site).
+    return subprocess.Popen(
+        [str(Path(PY).with_name("gunicorn")), "-c", "/dev/null", "explore_site.wsgi:application",
+         "-b", f"127.0.0.1:{port}", "-w", str(workers), "--worker-class", "gthread", "--threads", str(threads),
+         "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )
+
+
+def wait_ready(base: str) -> None:
+    for _ in range(60):
+        try:
+            urllib.request.urlopen(base + "/ping", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.5)
+
+
+def add_store_args(parser: argparse.ArgumentParser) -> None:
+    """Where the benchmark's database, cache and broker live, and how hard wrk pushes."""
+    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--logged-in-users", type=int, default=2000)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/explore_bench"))
+    parser.add_argument("--broker-url", default=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/11"))
+    parser.add_argument("--cache-url", default=os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/13"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--json", dest="json_out")
+    add_store_args(parser)
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--posts", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=5_000)
-    parser.add_argument("--duration", type=int, default=20)
-    parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--keep-cache", action="store_true",
                         help="keep the cache of the previous run (pages stored by it); for quick server sweeps")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--pages", default="trivial,for_you,trending,event,api_feed", help="which pages to measure")
-    parser.add_argument("--logged-in-users", type=int, default=2000)
-    parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--skip-load", action="store_true", help="reuse the database from a previous run")
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/explore_bench"))
-    parser.add_argument("--broker-url", default=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/11"))
-    parser.add_argument("--cache-url", default=os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/13"))
     parser.add_argument("--for-you-path", default="/?tab=for-you")
     parser.add_argument("--trending-path", default="/?tab=trending")
     parser.add_argument("--api-feed-path", default="/api/v1/explore/for-you")
@@ -218,26 +252,10 @@ def main() -> None:
     for url in (args.broker_url,) if args.keep_cache else (args.cache_url, args.broker_url):
         subprocess.run(["redis-cli", "-u", url, "FLUSHDB"], capture_output=True)
     base = f"http://127.0.0.1:{args.port}"
-    worker = subprocess.Popen(
-        [str(Path(PY).with_name("celery")), "-A", "explore_site", "worker", "-Q", "pages", "-c", "1",
-         "--without-mingle", "--without-gossip", "-l", "warning"],
-        cwd=ROOT, env=env,
-    )
-    server = subprocess.Popen(
-        # -c /dev/null: not the repo's gunicorn.conf.py (its access log and model warm-up are for
-        # production, and would measure log writing, not the site).
-        [str(Path(PY).with_name("gunicorn")), "-c", "/dev/null", "explore_site.wsgi:application",
-         "-b", f"127.0.0.1:{args.port}",
-         "-w", str(args.web_workers), "--worker-class", "gthread", "--threads", str(args.threads), "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )
+    worker = start_pages_worker(env)
+    server = start_web(env, port=args.port, workers=args.web_workers, threads=args.threads)
     try:
-        for _ in range(60):
-            try:
-                urllib.request.urlopen(base + "/ping", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
+        wait_ready(base)
         events = [f"/events/{i}/" for i in range(1, min(args.events, 2000) + 1, 7)]
         runs = {
             "trivial": lambda: run_wrk(args, base, "trivial", ["/ping"]),

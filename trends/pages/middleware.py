@@ -20,6 +20,13 @@ PLAIN_QUERIES = ("", "tab=for-you")
 EVENT_PATH = re.compile(r"/events/([0-9]{1,18})/")
 
 
+def _finish(response):
+    """What the middleware below this one would have added to the same page."""
+    patch_vary_headers(response, ("HX-Request",))
+    response.headers.setdefault("X-Frame-Options", getattr(settings, "X_FRAME_OPTIONS", "DENY").upper())
+    return response
+
+
 class StoredPageMiddleware:
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -38,11 +45,7 @@ class StoredPageMiddleware:
         ):
             html = page_lookup(request=request)
             if html is not None:
-                response = page_response(request=request, html=html)
-                # What the middleware below this one would have added to the same page.
-                patch_vary_headers(response, ("HX-Request",))
-                response.headers.setdefault("X-Frame-Options", getattr(settings, "X_FRAME_OPTIONS", "DENY").upper())
-                return response
+                return _finish(page_response(request=request, html=html))
         elif (
             request.method == "GET"
             and not request.META.get("QUERY_STRING")
@@ -54,8 +57,5 @@ class StoredPageMiddleware:
             match = EVENT_PATH.fullmatch(request.path_info)
             html = event_page_lookup(request=request, event_id=match.group(1)) if match else None
             if html is not None:
-                response = page_response(request=request, html=html, shared=True)
-                patch_vary_headers(response, ("HX-Request",))
-                response.headers.setdefault("X-Frame-Options", getattr(settings, "X_FRAME_OPTIONS", "DENY").upper())
-                return response
+                return _finish(page_response(request=request, html=html, shared=True))
         return self.get_response(request)

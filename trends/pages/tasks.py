@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+from trends.tasks import TRANSIENT_ERRORS
 
 
 @shared_task(

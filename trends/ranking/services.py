@@ -50,6 +50,16 @@ def ranked_items_record(*, user, items: list[RankedEvent], now: dt.datetime | No
 # --- training --------------------------------------------------------------------------------------
 
 
+def _engagement_times(*, kinds: tuple[str, ...], since: dt.datetime, until: dt.datetime) -> dict[tuple[int, int], list[dt.datetime]]:
+    """(user, event) -> when that user engaged with that event in one of `kinds`."""
+    times: dict[tuple[int, int], list[dt.datetime]] = {}
+    for user_id, event_id, created_at in Engagement.objects.filter(
+        kind__in=kinds, event__isnull=False, created_at__gte=since, created_at__lte=until
+    ).values_list("user_id", "event_id", "created_at"):
+        times.setdefault((user_id, event_id), []).append(created_at)
+    return times
+
+
 def training_data_from_log(*, since: dt.datetime, until: dt.datetime | None = None, max_rows: int = 300_000) -> TrainingData:
     """Served items (features as logged at serve time) labelled by an engagement within a day.
 
@@ -64,16 +74,8 @@ def training_data_from_log(*, since: dt.datetime, until: dt.datetime | None = No
         .values_list("user_id", "event_id", "position", "features", "ranked_at")[:max_rows]
     )
     window = dt.timedelta(hours=24)
-    engaged: dict[tuple[int, int], list[dt.datetime]] = {}
-    for user_id, event_id, created_at in Engagement.objects.filter(
-        kind__in=CLICK_KINDS, event__isnull=False, created_at__gte=since, created_at__lte=until + window
-    ).values_list("user_id", "event_id", "created_at"):
-        engaged.setdefault((user_id, event_id), []).append(created_at)
-    shown: dict[tuple[int, int], list[dt.datetime]] = {}
-    for user_id, event_id, created_at in Engagement.objects.filter(
-        kind="impression", event__isnull=False, created_at__gte=since, created_at__lte=until + window
-    ).values_list("user_id", "event_id", "created_at"):
-        shown.setdefault((user_id, event_id), []).append(created_at)
+    engaged = _engagement_times(kinds=CLICK_KINDS, since=since, until=until + window)
+    shown = _engagement_times(kinds=("impression",), since=since, until=until + window)
 
     def seen(stamps, ranked_at: dt.datetime) -> bool:
         return any(ranked_at <= t <= ranked_at + window for t in stamps)
