@@ -1,0 +1,87 @@
+#!/usr/bin/env python
+"""CPU per request of a stored For You page vs /ping, in-process through Django's WSGI handler.
+
+    DATABASE_URL=... CACHE_URL=... python bench/page_cpu.py [--blocks 12 --per-block 400]
+
+Uses bench/serve.py's database (run that first). Builds one user's page, makes a session for them,
+then calls the WSGI handler directly (no server, no network client) and reports the best block's
+CPU microseconds per request for /ping, For You with the signed hint cookie, and without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "explore_site.settings")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--blocks", type=int, default=12)
+    parser.add_argument("--per-block", type=int, default=400)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.core.handlers.wsgi import WSGIHandler
+
+    from trends.pages.selectors import HINT_COOKIE, hint_value
+    from trends.pages.services import page_build
+    from users.models import User
+
+    user = User.objects.order_by("pk")[7]
+    page_build(user=user, seen=False)
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    app = WSGIHandler()
+    host = settings.ALLOWED_HOSTS[0] if settings.ALLOWED_HOSTS else "localhost"
+    cookies = f"sessionid={session.session_key}; csrftoken={'a' * 32}"
+    hinted = f"{cookies}; {HINT_COOKIE}={hint_value(user_id=user.pk, session_key=session.session_key)}"
+
+    def call(path: str, query: str, cookie: str) -> str:
+        environ = {
+            "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": host,
+            "SERVER_PORT": "80", "HTTP_HOST": host, "HTTP_COOKIE": cookie, "wsgi.input": io.BytesIO(b""),
+            "wsgi.url_scheme": "http", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.errors": sys.stderr,
+        }
+        status = []
+        b"".join(app(environ, lambda s, h: status.append(s)))
+        return status[0]
+
+    report = {}
+    for name, path, query, cookie in (
+        ("ping", "/ping", "", cookies),
+        ("for_you_hinted", "/", "tab=for-you", hinted),
+        ("for_you_unhinted", "/", "tab=for-you", cookies),
+    ):
+        assert call(path, query, cookie).startswith("200"), name
+        for _ in range(200):
+            call(path, query, cookie)
+        best = float("inf")
+        for _ in range(args.blocks):
+            started = time.process_time()
+            for _ in range(args.per_block):
+                call(path, query, cookie)
+            best = min(best, (time.process_time() - started) / args.per_block * 1e6)
+        report[f"{name}_cpu_us"] = round(best)
+    report["load_average"] = os.getloadavg()
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
