@@ -29,3 +29,10 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server, params) -> None:
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
+
+    def get_many(self, keys, version=None):
+        # Django validates each key for memcached's limits (length, control characters), which
+        # do not apply to Redis; the hot page lookup asks for four keys per request.
+        key_map = {self.make_key(key, version=version): key for key in keys}
+        ret = self._cache.get_many(key_map.keys())
+        return {key_map[k]: v for k, v in ret.items()}

@@ -28,13 +28,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: answers plain For You requests from stored pages, adding what the stack below would
+    # (security, frame, CSRF cookie headers); everything else passes through (trends.pages).
+    "trends.pages.middleware.StoredPageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    # Serves stored For You pages before the rest of the stack (trends.pages).
-    "trends.pages.middleware.StoredPageMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -24,6 +24,11 @@ def card_ids(response) -> list[int]:
     return [int(m) for m in re.findall(r'<li class="card" id="event-(\d+)"', response.content.decode())]
 
 
+def stored(entry: dict) -> bytes:
+    """A stored page's HTML, placeholders in."""
+    return CSRF_SENTINEL.encode().join(entry["parts"])
+
+
 def csrf_value(response) -> str:
     return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.content.decode()).group(1)
 
@@ -129,7 +134,7 @@ def test_flash_message_is_shown_once_not_stored(signed_in, user, world, no_ranki
 
 def test_other_tabs_pages_and_partials_are_not_served_from_the_store(signed_in, user, world, no_ranking):
     signed_in.get("/")
-    cache.set(page_key(user_id=user.pk), {**cache.get(page_key(user_id=user.pk)), "html": b"STORED"}, 60)
+    cache.set(page_key(user_id=user.pk), {**cache.get(page_key(user_id=user.pk)), "parts": [b"STORED"]}, 60)
     assert signed_in.get("/").content == b"STORED"
     for path in ("/?tab=trending", "/?tab=for-you&page=2", "/?tab=for-you&fresh=1"):
         assert b"STORED" not in signed_in.get(path).content, path
@@ -150,7 +155,7 @@ def _age(user, *, seconds: float, rendered: float | None = None, marker: str = "
         **entry,
         "built": entry["built"] - seconds,
         "rendered": entry["rendered"] - (seconds if rendered is None else rendered),
-        "html": entry["html"] + marker.encode(),
+        "parts": [*entry["parts"][:-1], entry["parts"][-1] + marker.encode()],
     }
     cache.set(page_key(user_id=user.pk), old, 600)
     return old
@@ -165,7 +170,7 @@ def test_old_page_whose_inputs_did_not_change_is_kept_and_marked_current(
     with django_capture_on_commit_callbacks(execute=True):
         assert b"<!--old-->" in signed_in.get("/").content
     checked = cache.get(page_key(user_id=user.pk))
-    assert b"<!--old-->" in checked["html"]  # not re-rendered: nothing on it changed
+    assert b"<!--old-->" in stored(checked)  # not re-rendered: nothing on it changed
     assert checked["built"] > old["built"] and checked["rendered"] == old["rendered"]
     # Marked current, so the next request does not ask for another check.
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -187,8 +192,8 @@ def test_old_page_is_served_once_and_rebuilt_when_the_events_changed(
     with django_capture_on_commit_callbacks(execute=True):
         assert b"<!--old-->" in signed_in.get("/").content  # served once while the rebuild is queued
     rebuilt = cache.get(page_key(user_id=user.pk))
-    assert b"<!--old-->" not in rebuilt["html"]
-    assert b"A new name for the story" in rebuilt["html"]
+    assert b"<!--old-->" not in stored(rebuilt)
+    assert b"A new name for the story" in stored(rebuilt)
     assert rebuilt["rendered"] > old["rendered"]
 
 
@@ -200,7 +205,7 @@ def test_page_near_its_max_age_is_rebuilt_even_if_nothing_changed(
     _age(user, seconds=settings.FOR_YOU_PAGE_REFRESH_SECONDS + 1, rendered=settings.FOR_YOU_PAGE_MAX_AGE_SECONDS - 5)
     with django_capture_on_commit_callbacks(execute=True):
         signed_in.get("/")
-    assert b"<!--old-->" not in cache.get(page_key(user_id=user.pk))["html"]
+    assert b"<!--old-->" not in stored(cache.get(page_key(user_id=user.pk)))
 
 
 def test_cache_outage_falls_back_to_rendering(signed_in, user, world, no_ranking, monkeypatch):
@@ -230,7 +235,7 @@ def test_precompute_renders_active_users_only(world, no_ranking):
     report = json.loads(out.getvalue())
     assert report["pages"] == 3
     for u in active:
-        assert f"@{u.username}".encode() in cache.get(page_key(user_id=u.pk))["html"]
+        assert f"@{u.username}".encode() in stored(cache.get(page_key(user_id=u.pk)))
     assert cache.get(page_key(user_id=idle.pk)) is None and cache.get(page_key(user_id=never.pk)) is None
     # A precomputed page does not count as the user being seen.
     assert type(idle).objects.get(pk=active[2].pk).last_seen_at == active[2].last_seen_at
@@ -334,3 +339,114 @@ def test_deleted_account_gets_no_stored_page(signed_in, user, world, no_ranking)
     user.delete()
     html = signed_in.get("/").content.decode()
     assert f"@{name}" not in html and "Log in" in html
+
+
+# --- the middleware runs first in the stack: it must answer exactly as the full stack would --------
+
+
+def _mark_stored(user, marker: bytes = b"<!--from-the-store-->") -> None:
+    entry = cache.get(page_key(user_id=user.pk))
+    cache.set(page_key(user_id=user.pk), {**entry, "parts": [*entry["parts"][:-1], entry["parts"][-1] + marker]}, 60)
+
+
+def test_stored_page_carries_the_same_headers_and_cookies_as_the_rendered_one(signed_in, user, world, no_ranking):
+    from django.middleware.csrf import _unmask_cipher_token
+
+    rendered = signed_in.get("/")
+    _mark_stored(user)
+    served = signed_in.get("/")
+    assert b"<!--from-the-store-->" in served.content and b"<!--from-the-store-->" not in rendered.content
+    for header in ("Content-Type", "Cache-Control", "X-Frame-Options", "X-Content-Type-Options",
+                   "Referrer-Policy", "Cross-Origin-Opener-Policy"):
+        assert served[header] == rendered[header], header
+    assert set(served["Vary"].replace(" ", "").split(",")) == set(rendered["Vary"].replace(" ", "").split(","))
+    assert int(served["Content-Length"]) == len(served.content)
+    # The browser's CSRF cookie is kept as it is (its secret is what the page's token masks).
+    assert "csrftoken" not in served.cookies
+    assert _unmask_cipher_token(csrf_value(served)) == signed_in.cookies["csrftoken"].value
+
+
+def test_stored_page_sends_hsts_on_https_like_the_full_stack(signed_in, user, world, no_ranking, settings):
+    settings.SECURE_HSTS_SECONDS = 3600
+    signed_in.get("/", secure=True)
+    _mark_stored(user)
+    served = signed_in.get("/", secure=True)
+    assert b"<!--from-the-store-->" in served.content
+    assert served["Strict-Transport-Security"].startswith("max-age=3600")
+
+
+def test_ssl_redirect_and_disallowed_hosts_are_left_to_the_full_stack(signed_in, user, world, no_ranking, settings):
+    signed_in.get("/")
+    _mark_stored(user)
+    settings.SECURE_SSL_REDIRECT = True
+    redirected = Client()  # middleware reads these settings when it is built
+    redirected.cookies = signed_in.cookies
+    response = redirected.get("/")
+    assert response.status_code == 301 and response["Location"].startswith("https://")
+    assert b"<!--from-the-store-->" in redirected.get("/", secure=True).content
+    assert signed_in.get("/", HTTP_HOST="evil.example").status_code == 400
+
+
+def test_stored_page_without_a_csrf_cookie_sets_one_whose_token_is_accepted(signed_in, user, world, no_ranking):
+    rendered = signed_in.get("/")
+    _mark_stored(user)
+    del signed_in.cookies["csrftoken"]
+    served = signed_in.get("/")
+    assert b"<!--from-the-store-->" in served.content
+    assert len(served.cookies["csrftoken"].value) == 32
+    for attr in ("max-age", "path", "samesite", "secure", "httponly", "domain"):  # as Django sets it
+        assert served.cookies["csrftoken"][attr] == rendered.cookies["csrftoken"][attr], attr
+    response = signed_in.post(
+        f"/events/{world[0].pk}/dismiss/", {"csrfmiddlewaretoken": csrf_value(served), "surface": "for_you", "next": "/"}
+    )
+    assert response.status_code == 302
+
+
+def test_malformed_csrf_cookie_is_left_to_django_to_replace(signed_in, user, world, no_ranking):
+    signed_in.get("/")
+    _mark_stored(user)
+    signed_in.cookies["csrftoken"] = "not-a-valid-secret!"
+    response = signed_in.get("/")
+    assert b"<!--from-the-store-->" not in response.content  # the full stack answered
+    assert len(response.cookies["csrftoken"].value) == 32
+
+
+def test_stored_page_without_the_hint_is_served_with_no_query_and_sets_the_hint(
+    signed_in, user, world, no_ranking, django_assert_num_queries
+):
+    from trends.pages.selectors import HINT_COOKIE
+
+    signed_in.get("/")
+    _mark_stored(user)
+    del signed_in.cookies[HINT_COOKIE]
+    with django_assert_num_queries(0):  # the session comes from the cache (cached_db)
+        served = signed_in.get("/")
+    assert b"<!--from-the-store-->" in served.content
+    assert served.cookies[HINT_COOKIE].value and served.cookies[HINT_COOKIE]["httponly"]
+
+
+def test_database_sessions_work_on_the_stored_path_too(user, world, no_ranking, settings):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    client = Client()
+    client.force_login(user)
+    client.get("/")
+    _mark_stored(user)
+    assert b"<!--from-the-store-->" in client.get("/").content
+    client.logout()
+    assert b"<!--from-the-store-->" not in client.get("/").content
+
+
+def test_csrf_mask_matches_djangos_format_and_is_fresh_each_time():
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, _unmask_cipher_token
+    from django.utils.crypto import get_random_string
+
+    from trends.pages.selectors import csrf_mask
+
+    secret = get_random_string(32, CSRF_ALLOWED_CHARS)
+    tokens = {csrf_mask(secret) for _ in range(200)}
+    assert len(tokens) == 200
+    for token in tokens:
+        assert len(token) == 64 and set(token) <= set(CSRF_ALLOWED_CHARS)
+        assert _unmask_cipher_token(token) == secret
+    # Every character is used as a mask character (no byte value is mapped out of the alphabet).
+    assert set("".join(t[:32] for t in tokens)) == set(CSRF_ALLOWED_CHARS)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
+from dataclasses import dataclass
+from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -11,7 +14,7 @@ from django.contrib.messages import get_messages
 from django.core import signing
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
+from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH, get_token
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.crypto import constant_time_compare
 from django.utils.safestring import mark_safe
@@ -75,38 +78,57 @@ def _hinted_user(request: HttpRequest, session_key: str | None) -> str | None:
     return user_id if hinted_key == session_key else None
 
 
-def _session_cache_key(session) -> str | None:
+def _session_engine():
+    return import_module(settings.SESSION_ENGINE)
+
+
+def _session_cache_key(session_key: str) -> str | None:
     """Where a cache-backed session engine keeps this session, if it shares the default cache."""
-    prefix = getattr(session, "cache_key_prefix", None)
-    if prefix is None or settings.SESSION_CACHE_ALIAS != "default" or not session.session_key:
+    prefix = getattr(_session_engine().SessionStore, "cache_key_prefix", None)
+    if prefix is None or settings.SESSION_CACHE_ALIAS != "default":
         return None
-    return prefix + session.session_key
+    return prefix + session_key
 
 
-def page_lookup(*, request: HttpRequest) -> bytes | None:
-    """The stored page for this session's user, or None (the view then renders and stores one).
+@dataclass(frozen=True)
+class StoredPage:
+    """A stored page found for a request: its body in parts (split at the CSRF placeholder)."""
 
-    Verifies what django.contrib.auth.get_user verifies — a known backend and the session's auth
-    hash equal to the user's current one — against the copy of that hash stored with the page.
-    Every change that alters a user's hash (password change, deactivation) saves the user, which
-    bumps their feed version (trends.pages.signals), so a stale session never matches a stored page.
-    With the hint cookie, the session and the page come back from the cache in one round trip.
+    parts: list[bytes]
+    user_id: str
+    session_key: str
+    hinted: bool
+
+
+def page_lookup(*, request: HttpRequest) -> StoredPage | None:
+    """The stored page for the user of the request's session cookie, or None (the full stack then
+    renders and stores one).
+
+    Runs before the session middleware, so it reads the session itself. Verifies what
+    django.contrib.auth.get_user verifies — a known backend and the session's auth hash equal to the
+    user's current one — against the copy of that hash stored with the page. Every change that
+    alters a user's hash (password change, deactivation) saves the user, which bumps their feed
+    version (trends.pages.signals), so a stale session never matches a stored page. With the hint
+    cookie, the session and the page come back from the cache in one round trip.
     """
-    session = request.session
-    hinted = _hinted_user(request, session.session_key)
-    session_key_in_cache = _session_cache_key(session) if hinted else None
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if not session_key:
+        return None
+    hinted = _hinted_user(request, session_key)
+    session_key_in_cache = _session_cache_key(session_key) if hinted else None
+    found: dict = {}
     try:
         if session_key_in_cache:
             keys = [session_key_in_cache, page_key(user_id=hinted), GEN_KEY, feed_version_key(user_id=hinted)]
             found = cache.get_many(keys)
             data = found.get(session_key_in_cache)
             if data is None:
-                return None  # not in the cache (evicted, or logged out): the normal path loads it
-            session._session_cache = data  # what the engine's load() would return; saves a second fetch
-            request.explore_hint_ok = True
-        user_id = str(session[SESSION_KEY])
-        backend = session[BACKEND_SESSION_KEY]
-        session_hash = session[HASH_SESSION_KEY]
+                return None  # not in the cache (evicted, or logged out): the full stack loads it
+        else:
+            data = _session_engine().SessionStore(session_key).load()
+        user_id = str(data[SESSION_KEY])
+        backend = data[BACKEND_SESSION_KEY]
+        session_hash = data[HASH_SESSION_KEY]
     except KeyError:
         return None
     except Exception:  # a cache outage degrades to rendering, never to an error page
@@ -114,8 +136,8 @@ def page_lookup(*, request: HttpRequest) -> bytes | None:
         return None
     if backend not in settings.AUTHENTICATION_BACKENDS:
         return None
-    if "_messages" in session or request.COOKIES.get("messages"):
-        return None  # a flash message waits: the slow path renders (and consumes) it
+    if "_messages" in data or request.COOKIES.get("messages"):
+        return None  # a flash message waits: the full stack renders (and consumes) it
     key, version_key = page_key(user_id=user_id), feed_version_key(user_id=user_id)
     if not session_key_in_cache or user_id != hinted:
         try:
@@ -128,12 +150,14 @@ def page_lookup(*, request: HttpRequest) -> bytes | None:
         return None
     if not session_hash or not constant_time_compare(entry["auth"], session_hash):
         return None
+    parts = entry.get("parts")
+    if parts is None:
+        return None  # stored by an older release: render and store afresh
     if time.time() - entry["built"] >= settings.FOR_YOU_PAGE_REFRESH_SECONDS:
         from trends.pages.services import page_refresh_enqueue
 
         page_refresh_enqueue(user_id=int(user_id))
-    request.explore_page_user = user_id
-    return entry["html"]
+    return StoredPage(parts=parts, user_id=user_id, session_key=session_key, hinted=user_id == hinted)
 
 
 SENTINEL_BYTES = CSRF_SENTINEL.encode()
@@ -158,7 +182,7 @@ def event_page_storable(*, request: HttpRequest) -> bool:
     )
 
 
-def event_page_lookup(*, request: HttpRequest, event_id: str) -> bytes | None:
+def event_page_lookup(*, request: HttpRequest, event_id: str) -> list[bytes] | None:
     """The stored anonymous page of an event, if it is younger than 30 s and no curation change since."""
     key = event_page_key(event_id=event_id)
     try:
@@ -169,36 +193,64 @@ def event_page_lookup(*, request: HttpRequest, event_id: str) -> bytes | None:
     entry = found.get(key)
     if not entry or entry["gen"] != found.get(GEN_KEY, 0):
         return None
-    return entry["html"]
+    return entry.get("parts")
 
 
-def page_response(*, request: HttpRequest, html: bytes | str, shared: bool = False) -> HttpResponse:
-    """A stored page made this request's own: its CSRF token filled in, private to the user."""
-    token = get_token(request)
-    if isinstance(html, str):
-        html = html.replace(CSRF_SENTINEL, token).encode()
-    else:
-        html = html.replace(SENTINEL_BYTES, token.encode())
-    response = HttpResponse(html)
+def csrf_mask(secret: str) -> str:
+    """A fresh masked form of the CSRF secret, as django.middleware.csrf.get_token makes one.
+
+    Same format (a random 32-character mask, then the secret shifted by it), so Django's own check
+    accepts it; the mask is drawn from os.urandom 32 bytes at a time instead of one character at
+    a time through `secrets.choice`, which cost more than the rest of a stored page's Python.
+    """
+    while True:
+        mask = os.urandom(40).translate(_MASK_TABLE, _MASK_DROP)  # unbiased: bytes >= 248 are dropped
+        if len(mask) >= CSRF_SECRET_LENGTH:
+            break
+    mask_text = mask[:CSRF_SECRET_LENGTH].decode()
+    index, chars, n = _CHAR_INDEX, CSRF_ALLOWED_CHARS, len(CSRF_ALLOWED_CHARS)
+    return mask_text + "".join(chars[(index[a] + index[b]) % n] for a, b in zip(secret, mask_text, strict=True))
+
+
+_CHAR_INDEX = {c: i for i, c in enumerate(CSRF_ALLOWED_CHARS)}
+_MASK_LIMIT = 256 - 256 % len(CSRF_ALLOWED_CHARS)
+_MASK_TABLE = bytes(ord(CSRF_ALLOWED_CHARS[b % len(CSRF_ALLOWED_CHARS)]) if b < _MASK_LIMIT else 0 for b in range(256))
+_MASK_DROP = bytes(range(_MASK_LIMIT, 256))
+
+
+def csrf_secret_of(request: HttpRequest) -> str | None:
+    """The request's CSRF cookie when it holds a well-formed secret; None for anything else."""
+    secret = request.COOKIES.get(settings.CSRF_COOKIE_NAME)
+    if secret is not None and len(secret) == CSRF_SECRET_LENGTH and secret.isascii() and secret.isalnum():
+        return secret
+    return None
+
+
+def page_body(parts: list[bytes], token: str) -> bytes:
+    return token.encode().join(parts)
+
+
+def page_parts(html: str) -> list[bytes]:
+    """A rendered page split at its CSRF placeholders: filling them in is then a join, not a search."""
+    return html.encode().split(SENTINEL_BYTES)
+
+
+def page_response(*, request: HttpRequest, html: str, shared: bool = False) -> HttpResponse:
+    """A page the view just rendered with the placeholder, made this request's own (full stack)."""
+    response = HttpResponse(html.replace(CSRF_SENTINEL, get_token(request)))
     patch_cache_control(response, private=True)
     if shared:
         # The same URL answers signed-in readers differently: caches must key on the cookie.
         patch_vary_headers(response, ("Cookie",))
     else:
-        _set_hint(request, response)
+        user = request.user
+        session_key = request.session.session_key
+        if user.is_authenticated and session_key:
+            hint_cookie_set(response, user_id=user.pk, session_key=session_key)
     return response
 
 
-def _set_hint(request: HttpRequest, response: HttpResponse) -> None:
-    if getattr(request, "explore_hint_ok", False):
-        return
-    user_id = getattr(request, "explore_page_user", None)
-    if user_id is None:
-        user = getattr(request, "user", None)
-        user_id = user.pk if user is not None and user.is_authenticated else None
-    session_key = request.session.session_key
-    if user_id is None or not session_key:
-        return
+def hint_cookie_set(response: HttpResponse, *, user_id: int | str, session_key: str) -> None:
     response.set_cookie(
         HINT_COOKIE,
         hint_value(user_id=user_id, session_key=session_key),
