@@ -48,7 +48,7 @@ from trends.detection.scoring import (
     decayed_peak,
     trend_stats,
 )
-from trends.embedding import get_embedder, pack, unpack, unpack_many
+from trends.embedding import encode_distinct, get_embedder, pack, unpack, unpack_many
 from trends.models import (
     Event,
     EventBucket,
@@ -197,7 +197,9 @@ def tweets_embed(*, tweet_ids: list[int], top_up: bool = True) -> int:
         now = timezone.now()
         if todo:
             embedder = get_embedder()
-            vectors = embedder.encode([clean_for_embedding(t.text) for t in todo])
+            vectors = encode_distinct(
+                embedder, [clean_for_embedding(t.text) for t in todo], memo_size=settings.EMBEDDING_MEMO_SIZE
+            )
             rows = [
                 (t.pk, pack(vector), embedder.name, PipelineState.EMBEDDED, now, now)
                 for t, vector in zip(todo, vectors, strict=True)

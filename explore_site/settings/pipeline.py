@@ -8,6 +8,9 @@ EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64)
 # The full tier encodes ~300 posts/s per process, so 1,024 posts would hold a task (and the
 # clustering of its posts) back for ~3 s; 256 keep that under a second at the same overhead share.
 EMBEDDING_TASK_SIZE = env_int("EMBEDDING_TASK_SIZE", 256 if EMBEDDING_TIER == "full" else 1024)
+# Distinct texts whose vectors an embedding worker process keeps for reuse (retweets and copies of a
+# spreading post clean to the same text); ~0.9 KB each, so 20,000 hold ~18 MB. 0 turns reuse off.
+EMBEDDING_MEMO_SIZE = env_int("EMBEDDING_MEMO_SIZE", 20_000)
 STATIC_MODEL_DIR = env_str("STATIC_MODEL_DIR", str(DATA_DIR / "models" / "minilm-static"))
 
 # Clustering shards: each shard has one writer (its own Celery queue), so workers never race.

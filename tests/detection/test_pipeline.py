@@ -376,3 +376,54 @@ def test_counts_carried_between_batches_count_a_returning_author_once(fake_embed
     assert EventMembership.objects.filter(event=event).count() == event.tweet_count == 10
     assert event.author_count == 6
     assert sum(EventBucket.objects.filter(event=event).values_list("new_authors", flat=True)) == 6
+
+
+def test_copies_of_a_post_are_encoded_once_and_get_the_same_vector(fake_embedder, monkeypatch):
+    from trends.embedding import unpack
+
+    seen: list[str] = []
+    real_encode = fake_embedder.encode
+    monkeypatch.setattr(fake_embedder, "encode", lambda texts: seen.extend(texts) or real_encode(texts))
+    start = timezone.now() - dt.timedelta(minutes=5)
+    original = TweetFactory(text="Bridge closed after the storm, traffic diverted #stormwatch", created_at=start)
+    copies = [
+        TweetFactory(text=f"RT @{name}: Bridge closed after the storm, traffic diverted #stormwatch https://t.co/{name}",
+                     created_at=start + dt.timedelta(seconds=i + 1))
+        for i, name in enumerate(("ana", "bo", "cy"))
+    ]
+    other = TweetFactory(text="Concert tonight in the park", created_at=start)
+    assert pipeline.tweets_embed(tweet_ids=[t.pk for t in [original, *copies, other]], top_up=False) == 5
+    assert len(seen) == 2 and "Concert tonight in the park" in seen  # one text per distinct post
+    vectors = {t.pk: unpack(Tweet.objects.get(pk=t.pk).embedding) for t in [original, *copies, other]}
+    assert all((vectors[c.pk] == vectors[original.pk]).all() for c in copies)
+    assert not (vectors[other.pk] == vectors[original.pk]).all()
+    # A later batch reuses the vector this process already computed.
+    later = TweetFactory(text="RT @dee: Bridge closed after the storm, traffic diverted #stormwatch", created_at=start)
+    seen.clear()
+    assert pipeline.tweets_embed(tweet_ids=[later.pk], top_up=False) == 1
+    assert seen == []
+    assert (unpack(Tweet.objects.get(pk=later.pk).embedding) == vectors[original.pk]).all()
+
+
+def test_vector_memo_keeps_only_the_most_recent_texts(fake_embedder):
+    from trends.embedding import encode_distinct, pack
+
+    calls: list[list[str]] = []
+
+    class Counting:
+        name, dim = "counting", fake_embedder.dim
+
+        def encode(self, texts):
+            calls.append(list(texts))
+            return fake_embedder.encode(texts)
+
+    embedder = Counting()
+    first = encode_distinct(embedder, ["a b", "c d", "a b"], memo_size=2)
+    assert calls == [["a b", "c d"]] and (first[0] == first[2]).all()
+    assert pack(first[0]) == pack(fake_embedder.encode(["a b"])[0])  # stored exactly as before
+    encode_distinct(embedder, ["e f"], memo_size=2)  # evicts "a b", the least recently used
+    encode_distinct(embedder, ["c d", "a b"], memo_size=2)
+    assert calls[-1] == ["a b"]
+    encode_distinct(embedder, ["x y"], memo_size=0)
+    encode_distinct(embedder, ["x y"], memo_size=0)
+    assert calls[-2:] == [["x y"], ["x y"]]  # no memo: every call encodes

@@ -20,6 +20,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils import timezone
 
+from trends.detection.features import clean_for_embedding
+
 DONE_STATES = (2, 3, 4)  # assigned, unassigned, excluded
 PENDING_STATES = (0, 1, 5)  # new, embedded, failed: everything not done
 
@@ -34,8 +36,14 @@ class Command(BaseCommand):
         parser.add_argument("--embed-workers", type=int, default=1, help="embedding worker processes")
         parser.add_argument("--timeout", type=int, default=1800)
         parser.add_argument("--seed", type=int, default=3)
+        parser.add_argument(
+            "--texts", default="generated",
+            help="'generated' (the demo world's posts, which repeat templates: many identical cleaned texts), "
+                 "'distinct' (the same posts, each made unique: no text is encoded twice), or the path of a "
+                 "CSV with a 'text' column (e.g. CrisisLexT26: its first N rows, in file order)",
+        )
 
-    def handle(self, *args, tweets, tier, json_out, embed_workers, timeout, seed, **options):
+    def handle(self, *args, tweets, tier, json_out, embed_workers, timeout, seed, texts, **options):
         if connection.vendor != "postgresql" or settings.CELERY_TASK_ALWAYS_EAGER:
             raise CommandError("bench_pipeline needs DATABASE_URL=postgres://... and CELERY_BROKER_URL=redis://...")
         if tweets < 100:
@@ -50,6 +58,7 @@ class Command(BaseCommand):
         posts = texts_world.posts[:tweets]
         if len(posts) < tweets:
             raise CommandError(f"generator produced only {len(posts)} posts")
+        bodies = _bench_texts(texts, [p.text for p in posts])
         existing = set(User.objects.filter(username__in=[u.handle for u in texts_world.users]).values_list("username", flat=True))
         fresh = [User(username=u.handle, display_name=u.display_name, password="!") for u in texts_world.users if u.handle not in existing]
         User.objects.bulk_create(fresh, batch_size=2000)
@@ -58,10 +67,11 @@ class Command(BaseCommand):
         run_tag = int(time.time())
         items = [
             services.tweet_validate(
-                data={"text": f"{p.text} ·{run_tag % 997}", "created_at": p.created_at, "lang": p.lang,
+                data={"text": f"{body} ·{run_tag % 997}", "created_at": p.created_at,
+                      "lang": p.lang if texts in ("generated", "distinct") else None,
                       "author_id": ids[texts_world.users[p.author].handle], "source": "bench"}
             )
-            for p in posts
+            for p, body in zip(posts, bodies, strict=True)
         ]
 
         app.control.purge()
@@ -98,8 +108,8 @@ class Command(BaseCommand):
             # The model's own rate on the same texts, measured just before the run and again just
             # after it: on a shared machine the load drifts, and one measurement taken only
             # afterwards would compare the pipeline with a rate from other conditions.
-            texts = [item.text for item in items]
-            sample = texts[: min(len(texts), 5000 if tier == "full" else len(texts))]
+            texts_sent = [item.text for item in items]
+            sample = texts_sent[: min(len(texts_sent), 5000 if tier == "full" else len(texts_sent))]
             encode_before = _encode_rate(tier, sample)
             # Posts already waiting before the run (none in a fresh database): the cheap wait below
             # counts waiting rows and only then checks this run's ids.
@@ -149,6 +159,9 @@ class Command(BaseCommand):
             "encode_tweets_per_second": round(encode_rate, 1),
             "encode_tweets_per_second_before_after": [round(encode_before, 1), round(encode_after, 1)],
             "ratio": round(pipeline_rate / encode_rate, 3),
+            "texts": texts,
+            # Posts whose cleaned text no earlier post of the run had: the share the model must encode.
+            "distinct_text_share": round(len({clean_for_embedding(t) for t in texts_sent}) / len(texts_sent), 3),
             "stage_seconds": {
                 "ingest": round(ingest_s, 2),
                 "embedded_all": round(embedded_at, 2),
@@ -219,6 +232,26 @@ def _tree_rss_mb(pid: int) -> float:
         except OSError:
             continue
     return round(total_kb / 1024, 1)
+
+
+def _bench_texts(source: str, generated: list[str]) -> list[str]:
+    if source == "generated":
+        return generated
+    if source == "distinct":
+        return [f"{text} n{i}" for i, text in enumerate(generated)]
+    import csv
+
+    path = Path(source)
+    if not path.is_file():
+        raise CommandError(f"--texts: no such file {source!r} (use 'generated', 'distinct' or a CSV path)")
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if "text" not in (reader.fieldnames or []):
+            raise CommandError(f"--texts: {source} has no 'text' column")
+        rows = [row["text"] for row, _ in zip(reader, generated, strict=False) if row["text"]]
+    if len(rows) < len(generated):
+        raise CommandError(f"--texts: {source} has only {len(rows)} texts, {len(generated)} asked for")
+    return rows
 
 
 def _encode_rate(tier: str, sample: list[str]) -> float:
