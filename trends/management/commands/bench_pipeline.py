@@ -111,6 +111,11 @@ class Command(BaseCommand):
             texts_sent = [item.text for item in items]
             sample = texts_sent[: min(len(texts_sent), 5000 if tier == "full" else len(texts_sent))]
             encode_before = _encode_rate(tier, sample)
+            # The model alone doing exactly the encoding the pipeline has to do: each distinct
+            # cleaned text once (still per post of the sample). Against it, `ratio_to_encode_work`
+            # is the pipeline's own overhead, apart from what cleaning and reuse save.
+            work = list(dict.fromkeys(clean_for_embedding(t) for t in sample))
+            work_before = _encode_rate(tier, work, posts=len(sample))
             # Posts already waiting before the run (none in a fresh database): the cheap wait below
             # counts waiting rows and only then checks this run's ids.
             waiting = (Tweet.objects.filter(pipeline_state=0).count(),
@@ -150,7 +155,9 @@ class Command(BaseCommand):
                     proc.kill()
 
         encode_after = _encode_rate(tier, sample)
+        work_after = _encode_rate(tier, work, posts=len(sample))
         encode_rate = (encode_before + encode_after) / 2
+        work_rate = (work_before + work_after) / 2
         pipeline_rate = len(created) / total_s
         report = {
             "tier": tier,
@@ -159,6 +166,9 @@ class Command(BaseCommand):
             "encode_tweets_per_second": round(encode_rate, 1),
             "encode_tweets_per_second_before_after": [round(encode_before, 1), round(encode_after, 1)],
             "ratio": round(pipeline_rate / encode_rate, 3),
+            "encode_work_tweets_per_second": round(work_rate, 1),
+            "encode_work_tweets_per_second_before_after": [round(work_before, 1), round(work_after, 1)],
+            "ratio_to_encode_work": round(pipeline_rate / work_rate, 3),
             "texts": texts,
             # Posts whose cleaned text no earlier post of the run had: the share the model must encode.
             "distinct_text_share": round(len({clean_for_embedding(t) for t in texts_sent}) / len(texts_sent), 3),
@@ -254,8 +264,9 @@ def _bench_texts(source: str, generated: list[str]) -> list[str]:
     return rows
 
 
-def _encode_rate(tier: str, sample: list[str]) -> float:
-    """Posts/s of the raw model on `sample` in this process, with the embedding worker's threads."""
+def _encode_rate(tier: str, sample: list[str], *, posts: int | None = None) -> float:
+    """Posts/s of the raw model on `sample` in this process, with the embedding worker's threads
+    (`posts` of them when the sample stands for more posts than it has texts)."""
     from trends.embedding import get_embedder
 
     os.environ["EMBEDDING_THREADS"] = "2"
@@ -263,7 +274,7 @@ def _encode_rate(tier: str, sample: list[str]) -> float:
     embedder.encode(sample[:64])
     started = time.monotonic()
     embedder.encode(sample)
-    return len(sample) / (time.monotonic() - started)
+    return (posts or len(sample)) / (time.monotonic() - started)
 
 
 def _tree_cpu_seconds(pid: int) -> float:
