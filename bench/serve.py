@@ -174,11 +174,35 @@ def first_visits(base: str, path: str, sessions: list[str]) -> list[str]:
     return out
 
 
-def for_you(args, base: str, env, sessions: list[str]) -> dict:
+def for_you(args, base: str, env, sessions: list[str], worker: subprocess.Popen | None = None) -> dict:
     built = precompute(env) if args.precompute else {}
     sessions = first_visits(base, args.for_you_path, sessions)
+    before = tree_cpu_seconds(worker.pid) if worker else 0.0
     result = run_wrk(args, base, "for_you", [args.for_you_path], "Cookie", sessions)
+    if worker:
+        # The pages worker shares the cores: pages built in one burst by the precompute pass all
+        # reach the refresh age together, so their checks land inside this run.
+        result["pages_worker_cpu_s"] = round(tree_cpu_seconds(worker.pid) - before, 2)
     return {**result, "precompute": built}
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its descendants, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += stats.get(current, (0, 0.0))[1]
+        todo.extend(child for child, (parent, _) in stats.items() if parent == current)
+    return total
 
 
 def start_pages_worker(env) -> subprocess.Popen:
@@ -259,7 +283,7 @@ def main() -> None:
         events = [f"/events/{i}/" for i in range(1, min(args.events, 2000) + 1, 7)]
         runs = {
             "trivial": lambda: run_wrk(args, base, "trivial", ["/ping"]),
-            "for_you": lambda: for_you(args, base, env, sessions),
+            "for_you": lambda: for_you(args, base, env, sessions, worker),
             "trending": lambda: run_wrk(args, base, "trending", [args.trending_path]),
             "event": lambda: run_wrk(args, base, "event", events),
             "api_feed": lambda: run_wrk(args, base, "api_feed", [args.api_feed_path], "Authorization", tokens),
@@ -279,6 +303,8 @@ def main() -> None:
         report[f"{name}_p99_ms"] = results[name]["p99_ms"]
         report[f"{name}_rps"] = results[name]["rps"]
         report[f"{name}_non_2xx"] = results[name]["non_2xx"]
+    if "pages_worker_cpu_s" in results.get("for_you", {}):
+        report["for_you_pages_worker_cpu_s"] = results["for_you"]["pages_worker_cpu_s"]
     if "for_you" in results:
         built = results["for_you"].get("precompute") or {}
         report["for_you_precomputed_pages"] = built.get("pages", 0)

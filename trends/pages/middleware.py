@@ -80,7 +80,7 @@ class StoredPageMiddleware:
 
     def _plain_request(self, request: HttpRequest) -> bool:
         """Nothing the full stack would answer differently: no redirect due, an allowed host, and a
-        CSRF cookie that is missing or well formed (it is then set or renewed, as Django does)."""
+        CSRF cookie that is missing or well formed."""
         if settings.CSRF_USE_SESSIONS or settings.SESSION_SAVE_EVERY_REQUEST or settings.PREPEND_WWW:
             return False
         if self.security.process_request(request) is not None:
@@ -89,20 +89,19 @@ class StoredPageMiddleware:
             request.get_host()
         except DisallowedHost:
             return False
+        # Malformed, or an old masked form: Django replaces it.
+        return csrf_secret_of(request) is not None or settings.CSRF_COOKIE_NAME not in request.COOKIES
+
+    def _respond(self, request: HttpRequest, parts: list[bytes], *, vary: str) -> HttpResponse:
         secret = csrf_secret_of(request)
         if secret is None:
-            if settings.CSRF_COOKIE_NAME in request.COOKIES:
-                return False  # malformed or an old masked form: Django replaces it
             secret = get_random_string(32, CSRF_ALLOWED_CHARS)
             # A new secret must reach the browser; an existing one is not re-sent (Django re-sends
             # it to push back a one-year expiry: every fully rendered page still does, and once it
             # has expired this path sets a new one).
             request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
         request.META["CSRF_COOKIE"] = secret
-        return True
-
-    def _respond(self, request: HttpRequest, parts: list[bytes], *, vary: str) -> HttpResponse:
-        body = page_body(parts, csrf_mask(request.META["CSRF_COOKIE"]))
+        body = page_body(parts, csrf_mask(secret))
         response = HttpResponse(body)
         response.headers["Content-Length"] = str(len(body))
         response.headers["Cache-Control"] = "private"
