@@ -450,3 +450,59 @@ def test_csrf_mask_matches_djangos_format_and_is_fresh_each_time():
         assert _unmask_cipher_token(token) == secret
     # Every character is used as a mask character (no byte value is mapped out of the alphabet).
     assert set("".join(t[:32] for t in tokens)) == set(CSRF_ALLOWED_CHARS)
+
+
+# --- the API's first For You page comes from the same build ---------------------------------------
+
+
+def _api_client(user):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+def _summary(response) -> list[tuple]:
+    return [(r["position"], r["event"]["id"], r["explanation"], r["variant"]) for r in response.json()["results"]]
+
+
+def test_api_first_page_is_served_from_the_page_build_as_the_ranker_would(
+    signed_in, user, world, django_assert_max_num_queries
+):
+    from trends.pages.selectors import api_key
+
+    api = _api_client(user)
+    ranked = api.get("/api/v1/explore/for-you")  # nothing stored yet: ranked for this request
+    assert ranked.status_code == 200 and ranked.json()["results"]
+    signed_in.get("/")  # the site page build stores the API's first page too
+    assert cache.get(api_key(user_id=user.pk)) is not None
+    with django_assert_max_num_queries(2):  # the token and its user: no ranking queries
+        stored = api.get("/api/v1/explore/for-you")
+    assert stored.status_code == 200
+    assert _summary(stored) == _summary(ranked)
+    assert stored.json()["next"] == ranked.json()["next"] and stored.json()["previous"] is None
+    assert stored["ETag"] == ranked["ETag"]
+    assert api.get("/api/v1/explore/for-you", HTTP_IF_NONE_MATCH=stored["ETag"]).status_code == 304
+
+
+def test_api_stored_page_only_answers_the_plain_first_page_and_goes_stale_with_the_user(
+    signed_in, user, world
+):
+    from trends.pages.selectors import api_key
+
+    api = _api_client(user)
+    signed_in.get("/")
+    entry = cache.get(api_key(user_id=user.pk))
+    marked = [{**r, "explanation": "FROM-THE-STORE"} for r in entry["results"]]
+    cache.set(api_key(user_id=user.pk), {**entry, "results": marked}, 60)
+    assert {r["explanation"] for r in api.get("/api/v1/explore/for-you").json()["results"]} == {"FROM-THE-STORE"}
+    for query in ("?category=news", "?limit=3", f"?cursor={api.get('/api/v1/explore/for-you').json()['next'] or 'x'}"):
+        response = api.get(f"/api/v1/explore/for-you{query}")
+        assert "FROM-THE-STORE" not in response.content.decode(), query
+    # Another user never gets it, and the user's own dismissal makes it stale at once.
+    other = _api_client(UserFactory(username="someone_else"))
+    assert "FROM-THE-STORE" not in other.get("/api/v1/explore/for-you").content.decode()
+    signed_in.post(f"/events/{world[0].pk}/dismiss/", {"csrfmiddlewaretoken": csrf_value(signed_in.get("/?tab=trending"))})
+    assert "FROM-THE-STORE" not in api.get("/api/v1/explore/for-you").content.decode()

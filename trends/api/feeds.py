@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from trends import selectors
+from trends.api.serializers import EventSerializer
 from trends.ranking.types import RankedEvent
 
 logger = logging.getLogger(__name__)
@@ -84,3 +85,37 @@ def trending(
     )
     where = f" in {location}" if location else ""
     return _fallback(events, offset=offset, explanation=f"Trending{where}")
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and nested containers -> JSON-ready Python values."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        value = value.item()
+    if isinstance(value, float) and value != value:  # NaN is not JSON
+        return None
+    return value
+
+
+def ranked_payload(items) -> list[dict]:
+    # One serializer for the whole page: a serializer per item deep-copies its fields every time.
+    events = EventSerializer([item.event for item in items], many=True).data
+    return [
+        {
+            "position": int(item.position),
+            "score": float(item.score),
+            "explanation": item.explanation or "",
+            "features": _plain(item.features or {}),
+            "variant": item.variant or "",
+            "event": event,
+        }
+        for item, event in zip(items, events, strict=True)
+    ]
+
+
+def feed_basis(items) -> list[list]:
+    """What a ranked page's weak ETag is computed from: which events, in which order, shown how."""
+    return [[i.position, i.event.pk, i.event.updated_at, i.explanation, i.variant] for i in items]

@@ -9,7 +9,13 @@ filled in per request.
 Reads are in `selectors`, writes (build, invalidate, precompute) in `services`.
 """
 
-from trends.pages.selectors import event_page_storable, page_lookup, page_response, page_storable
+from trends.pages.selectors import (
+    api_page_lookup,
+    event_page_storable,
+    page_lookup,
+    page_response,
+    page_storable,
+)
 from trends.pages.services import (
     event_page_store,
     page_build,
@@ -19,6 +25,7 @@ from trends.pages.services import (
 )
 
 __all__ = [
+    "api_page_lookup",
     "event_page_storable",
     "event_page_store",
     "page_build",

@@ -35,6 +35,10 @@ def page_key(*, user_id: int | str) -> str:
     return f"fypage:{user_id}"
 
 
+def api_key(*, user_id: int | str) -> str:
+    return f"fyapi:{user_id}"
+
+
 def refresh_key(*, user_id: int | str) -> str:
     return f"fypage:refresh:{user_id}"
 
@@ -158,6 +162,31 @@ def page_lookup(*, request: HttpRequest) -> StoredPage | None:
 
         page_refresh_enqueue(user_id=int(user_id))
     return StoredPage(parts=parts, user_id=user_id, session_key=session_key, hinted=user_id == hinted)
+
+
+def api_page_lookup(*, user, limit: int) -> dict | None:
+    """The first page of the user's For You feed as the API serves it (serialized items, ETag basis,
+    next page or not), stored with their site page by the same build; None unless it is current
+    (same curation generation and feed version) and of this page size. The API has already
+    authenticated the caller, so no session check here."""
+    if not pages_enabled():
+        return None
+    key, version_key = api_key(user_id=user.pk), feed_version_key(user_id=user.pk)
+    try:
+        found = cache.get_many([key, GEN_KEY, version_key])
+    except Exception:
+        logger.warning("page cache unavailable", exc_info=True)
+        return None
+    entry = found.get(key)
+    if not entry or entry["gen"] != found.get(GEN_KEY, 0) or entry["uv"] != found.get(version_key, 0):
+        return None
+    if entry["limit"] != limit:
+        return None
+    if time.time() - entry["built"] >= settings.FOR_YOU_PAGE_REFRESH_SECONDS:
+        from trends.pages.services import page_refresh_enqueue
+
+        page_refresh_enqueue(user_id=int(user.pk))
+    return entry
 
 
 SENTINEL_BYTES = CSRF_SENTINEL.encode()

@@ -21,6 +21,7 @@ from trends.pages.selectors import (
     CSRF_SENTINEL,
     EVENT_PAGE_SECONDS,
     GEN_KEY,
+    api_key,
     event_page_key,
     page_key,
     page_parts,
@@ -71,6 +72,13 @@ def page_build(*, user=None, request: HttpRequest | None = None, fresh: bool = F
     context["csrf_token"] = CSRF_SENTINEL
     html = render_to_string("trends/home.html", context, request=request)
     if versions is not None:
+        api_entry = {
+            **_api_first_page(items=context["items"], has_next=context["has_next"]),
+            "gen": versions.get(GEN_KEY, 0),
+            "uv": versions.get(version_key, 0),
+            "rendered": time.time(),
+            "built": time.time(),
+        }
         entry = {
             # Bytes split at the CSRF placeholders: a hit joins them around the token, no search.
             "parts": page_parts(html),
@@ -82,12 +90,35 @@ def page_build(*, user=None, request: HttpRequest | None = None, fresh: bool = F
             "built": time.time(),  # last time it was rendered or found current
         }
         try:
-            cache.set(page_key(user_id=user.pk), entry, settings.FOR_YOU_PAGE_MAX_AGE_SECONDS)
+            cache.set_many(
+                {page_key(user_id=user.pk): entry, api_key(user_id=user.pk): api_entry},
+                settings.FOR_YOU_PAGE_MAX_AGE_SECONDS,
+            )
         except Exception:
             logger.warning("page cache unavailable; page not stored", exc_info=True)
     if seen:
         _seen(user.pk)
     return html
+
+
+def _api_first_page(*, items, has_next: bool) -> dict:
+    """The same ranked items as the API's first For You page serves them (positions from 1)."""
+    from trends.api.conditional import newest
+    from trends.api.feeds import feed_basis, ranked_payload
+    from trends.ranking.types import RankedEvent
+
+    ranked = [
+        RankedEvent(event=i.event, score=i.score, explanation=i.explanation, features=i.features,
+                    variant=i.variant, position=i.position + 1)
+        for i in items
+    ]
+    return {
+        "results": ranked_payload(ranked),
+        "basis": feed_basis(ranked),
+        "last_modified": newest(*(i.event.updated_at for i in ranked)),
+        "has_next": has_next,
+        "limit": site.PAGE_SIZE,
+    }
 
 
 def event_page_store(*, request: HttpRequest, event_id: int, context: dict) -> str:
@@ -119,8 +150,8 @@ def page_refresh(*, user) -> bool:
     it is re-rendered anyway as it nears the max age, so relative times ("5m ago") stay right.
     """
     key, version_key = page_key(user_id=user.pk), site.feed_version_key(user_id=user.pk)
-    found = cache.get_many([key, GEN_KEY, version_key])
-    entry = found.get(key)
+    found = cache.get_many([key, api_key(user_id=user.pk), GEN_KEY, version_key])
+    entry, api_entry = found.get(key), found.get(api_key(user_id=user.pk))
     now = time.time()
     max_age = settings.FOR_YOU_PAGE_MAX_AGE_SECONDS
     if (
@@ -131,7 +162,10 @@ def page_refresh(*, user) -> bool:
         and now - entry["rendered"] < max_age - 2 * settings.FOR_YOU_PAGE_REFRESH_SECONDS
     ):
         # Rewriting an older copy over a newer one is harmless: lookups check the versions.
-        cache.set(key, {**entry, "built": now}, max(1, int(max_age - (now - entry["rendered"]))))
+        current = {key: {**entry, "built": now}}
+        if api_entry and api_entry["gen"] == entry["gen"] and api_entry["uv"] == entry["uv"]:
+            current[api_key(user_id=user.pk)] = {**api_entry, "built": now}
+        cache.set_many(current, max(1, int(max_age - (now - entry["rendered"]))))
         return False
     page_build(user=user, seen=True, fresh=True)
     return True

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import Http404
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 
-from trends import selectors, services
+from trends import pages, selectors, services
 from trends.api import feeds
 from trends.api import selectors as api_selectors
 from trends.api.conditional import conditional, newest
+from trends.api.feeds import feed_basis, ranked_payload
 from trends.api.filters import EventFilter
 from trends.api.idempotency import idempotent
-from trends.api.pagination import IdCursorPagination, offset_page, page_of, page_response, parse_limit
+from trends.api.pagination import (
+    DEFAULT_PAGE_SIZE,
+    IdCursorPagination,
+    encode_offset,
+    offset_page,
+    page_of,
+    page_response,
+    parse_limit,
+)
 from trends.api.serializers import (
     LANG_REGEX,
     EventDetailSerializer,
@@ -63,35 +71,6 @@ RANKED_EXAMPLE = {
 }
 
 
-def _plain(value: Any) -> Any:
-    """numpy scalars and nested containers -> JSON-ready Python values."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):
-        value = value.item()
-    if isinstance(value, float) and value != value:  # NaN is not JSON
-        return None
-    return value
-
-
-def ranked_payload(items) -> list[dict]:
-    # One serializer for the whole page: a serializer per item deep-copies its fields every time.
-    events = EventSerializer([item.event for item in items], many=True).data
-    return [
-        {
-            "position": int(item.position),
-            "score": float(item.score),
-            "explanation": item.explanation or "",
-            "features": _plain(item.features or {}),
-            "variant": item.variant or "",
-            "event": event,
-        }
-        for item, event in zip(items, events, strict=True)
-    ]
-
-
 class FeedQuerySerializer(serializers.Serializer):
     language = serializers.RegexField(LANG_REGEX, max_length=8, required=False)
     location = serializers.CharField(max_length=80, required=False)
@@ -106,14 +85,31 @@ def feed_query(request) -> dict:
 
 
 def feed_response(request, items, next_url, previous_url) -> Response:
-    response = page_response(ranked_payload(items), next_url, previous_url)
-    basis = [
-        [next_url, previous_url],
-        *([i.position, i.event.pk, i.event.updated_at, i.explanation, i.variant] for i in items),
-    ]
-    return conditional(
-        request, response, last_modified=newest(*(i.event.updated_at for i in items)), weak_basis=basis
+    return feed_answer(
+        request, ranked_payload(items), feed_basis(items), newest(*(i.event.updated_at for i in items)),
+        next_url, previous_url,
     )
+
+
+def feed_answer(request, results, basis, last_modified, next_url, previous_url) -> Response:
+    """A feed page from its serialized items and their ETag basis (fresh, or stored by trends.pages)."""
+    response = page_response(results, next_url, previous_url)
+    return conditional(request, response, last_modified=last_modified, weak_basis=[[next_url, previous_url], *basis])
+
+
+def stored_first_page(request, category: str | None) -> Response | None:
+    """The caller's first For You page as trends.pages stored it with their site page, if current:
+    the ranking (and its queries) already ran when the page was built."""
+    if category or request.query_params.get("cursor"):
+        return None
+    limit = parse_limit(request.query_params.get("limit"), default=DEFAULT_PAGE_SIZE)
+    entry = pages.api_page_lookup(user=request.user, limit=limit)
+    if entry is None:
+        return None
+    next_url = (
+        replace_query_param(request.build_absolute_uri(), "cursor", encode_offset(limit)) if entry["has_next"] else None
+    )
+    return feed_answer(request, entry["results"], entry["basis"], entry["last_modified"], next_url, None)
 
 
 RANKED_PAGE = page_of(RankedEventSerializer)
@@ -140,6 +136,9 @@ class ForYouView(ApiView):
     )
     def get(self, request, *args, **kwargs):
         category = feed_query(request).get("category")
+        stored = stored_first_page(request, category)
+        if stored is not None:
+            return stored
         items, next_url, previous_url = offset_page(
             request,
             lambda limit, offset: feeds.for_you(user=request.user, limit=limit, offset=offset, category=category),
