@@ -15,7 +15,9 @@ class TrendsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="trends.ensure_roles")
+        from trends.api import authentication
         from trends.pages import signals
         from trends.pages import tasks as _page_tasks  # noqa: F401  (registers the page tasks with Celery)
 
         signals.connect()
+        authentication.connect()

@@ -12,9 +12,12 @@ API_BULK_MAX_ITEMS = env_int("API_BULK_MAX_ITEMS", 100)
 API_SEMANTIC_SEARCH_WINDOW = env_int("API_SEMANTIC_SEARCH_WINDOW", 5000)
 API_SEMANTIC_SEARCH_DAYS = env_int("API_SEMANTIC_SEARCH_DAYS", 7)
 
+# How long a token's user stays cached (dropped at once on revocation or any change of the user).
+API_TOKEN_CACHE_SECONDS = env_int("API_TOKEN_CACHE_SECONDS", 60)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "trends.api.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
