@@ -5,13 +5,16 @@
 
 Uses bench/serve.py's database (run that first). Builds one user's page, makes a session for them,
 then calls the WSGI handler directly (no server, no network client) and reports the best block's
-CPU microseconds per request for /ping, For You with the signed hint cookie, and without it.
+CPU microseconds per request for /ping, For You with the signed hint cookie, and without it; and
+the API's For You first page (stored with the page build, token auth), rotating over --api-users
+users so that the per-user rate limit is never reached.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import json
 import os
 import sys
@@ -26,6 +29,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--blocks", type=int, default=12)
     parser.add_argument("--per-block", type=int, default=400)
+    parser.add_argument("--api-users", type=int, default=300)
     args = parser.parse_args()
 
     import django
@@ -36,6 +40,7 @@ def main() -> None:
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.core.handlers.wsgi import WSGIHandler
+    from rest_framework.authtoken.models import Token
 
     from trends.pages.selectors import HINT_COOKIE, hint_value
     from trends.pages.services import page_build
@@ -53,12 +58,24 @@ def main() -> None:
     cookies = f"sessionid={session.session_key}; csrftoken={'a' * 32}"
     hinted = f"{cookies}; {HINT_COOKIE}={hint_value(user_id=user.pk, session_key=session.session_key)}"
 
+    tokens: itertools.cycle = itertools.cycle([])
+
+    def api_setup() -> None:
+        # Done just before the API's turn, so the pages it builds do not weigh on the other pages' runs.
+        nonlocal tokens
+        api_users = list(User.objects.order_by("pk")[: args.api_users])
+        for api_user in api_users:
+            page_build(user=api_user, seen=False)
+        tokens = itertools.cycle([f"Token {Token.objects.get_or_create(user=u)[0].key}" for u in api_users])
+
     def call(path: str, query: str, cookie: str) -> str:
         environ = {
             "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": host,
             "SERVER_PORT": "80", "HTTP_HOST": host, "HTTP_COOKIE": cookie, "wsgi.input": io.BytesIO(b""),
             "wsgi.url_scheme": "http", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.errors": sys.stderr,
         }
+        if path.startswith("/api/"):
+            environ["HTTP_AUTHORIZATION"] = next(tokens)
         status = []
         b"".join(app(environ, lambda s, h: status.append(s)))
         return status[0]
@@ -68,9 +85,12 @@ def main() -> None:
         ("ping", "/ping", "", cookies),
         ("for_you_hinted", "/", "tab=for-you", hinted),
         ("for_you_unhinted", "/", "tab=for-you", cookies),
+        ("api_for_you", "/api/v1/explore/for-you", "", ""),
     ):
+        if name == "api_for_you":
+            api_setup()
         assert call(path, query, cookie).startswith("200"), name
-        for _ in range(200):
+        for _ in range(max(200, 2 * args.api_users)):  # every API token looked up once before timing
             call(path, query, cookie)
         best = float("inf")
         for _ in range(args.blocks):
