@@ -79,3 +79,20 @@ def test_cache_can_be_switched_off(user, settings, django_assert_num_queries):
     api = client_for(user)
     assert api.get("/api/v1/users/me").status_code == 200
     assert cache.get(token_cache_key(Token.objects.get(user=user).key)) is None
+
+
+def test_reads_use_the_cached_user_and_writes_load_it_afresh(user):
+    from trends.api.authentication import token_cache_key
+
+    api = client_for(user)
+    assert api.get("/api/v1/users/me").status_code == 200  # cached now
+    key = token_cache_key(Token.objects.get(user=user).key)
+    cached_user, cached_token = cache.get(key)
+    assert cached_user.password == ""  # no password hash in the cache
+    cached_user.display_name = "from the cache"
+    cache.set(key, (cached_user, cached_token), 60)
+    assert api.get("/api/v1/users/me").json()["display_name"] == "from the cache"
+    response = api.patch("/api/v1/users/me", data={"bio": "written now"}, format="json")
+    assert response.status_code == 200 and response.json()["display_name"] == user.display_name
+    user.refresh_from_db()
+    assert user.bio == "written now" and user.display_name != "from the cache"

@@ -1,14 +1,18 @@
 """Token authentication whose token -> user lookup is kept in the cache.
 
 DRF looks the token and its user up in the database on every request: a query (and its SQL
-compilation) that was the biggest single cost of a cached API answer. The pair is cached for
-API_TOKEN_CACHE_SECONDS and dropped at once when the token is deleted (revoked or regenerated) or
-its user is saved (deactivated, password or roles changed) or deleted; the timeout bounds anything
-else (a raw SQL change). Cache keys hold a hash of the token, never the token itself.
+compilation) that was the biggest single cost of a cached API answer. For reads (GET, HEAD,
+OPTIONS) the pair is cached for API_TOKEN_CACHE_SECONDS and dropped at once when the token is
+deleted (revoked or regenerated) or its user is saved (deactivated, password or roles changed) or
+deleted; the timeout bounds anything else (a bulk update such as the trust-score job's). Writes
+always load the user afresh, so a request that saves the user never writes back a cached copy's
+older fields. Cache keys hold a hash of the token, never the token, and the cached user carries
+no password hash.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 
@@ -19,6 +23,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
+from rest_framework.permissions import SAFE_METHODS
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +33,15 @@ def token_cache_key(key: str) -> str:
 
 
 class CachedTokenAuthentication(TokenAuthentication):
+    cacheable = False
+
+    def authenticate(self, request):
+        # DRF builds the authenticators for each request, so this is per request.
+        self.cacheable = request.method in SAFE_METHODS
+        return super().authenticate(request)
+
     def authenticate_credentials(self, key):
-        ttl = settings.API_TOKEN_CACHE_SECONDS
+        ttl = settings.API_TOKEN_CACHE_SECONDS if self.cacheable else 0
         cache_key = token_cache_key(key)
         if ttl > 0:
             try:
@@ -41,8 +53,12 @@ class CachedTokenAuthentication(TokenAuthentication):
                 return cached
         user, token = super().authenticate_credentials(key)  # raises AuthenticationFailed
         if ttl > 0:
+            stored_user = copy.copy(user)
+            stored_user.password = ""  # nothing a read needs; unusable if anything asked
+            stored_token = copy.copy(token)
+            stored_token.user = stored_user
             try:
-                cache.set(cache_key, (user, token), ttl)
+                cache.set(cache_key, (stored_user, stored_token), ttl)
             except Exception:
                 logger.warning("token cache unavailable", exc_info=True)
         return user, token
