@@ -144,24 +144,40 @@ def page_lookup(*, request: HttpRequest) -> StoredPage | None:
         return None  # a flash message waits: the full stack renders (and consumes) it
     key, version_key = page_key(user_id=user_id), feed_version_key(user_id=user_id)
     if not session_key_in_cache or user_id != hinted:
-        try:
-            found = cache.get_many([key, GEN_KEY, version_key])
-        except Exception:
-            logger.warning("page cache unavailable", exc_info=True)
-            return None
-    entry = found.get(key)
-    if not entry or entry["gen"] != found.get(GEN_KEY, 0) or entry["uv"] != found.get(version_key, 0):
+        found = _get_many([key, GEN_KEY, version_key])
+    entry = _current_entry(found, key, version_key)
+    if entry is None:
         return None
     if not session_hash or not constant_time_compare(entry["auth"], session_hash):
         return None
     parts = entry.get("parts")
     if parts is None:
         return None  # stored by an older release: render and store afresh
+    _refresh_if_old(entry, user_id=int(user_id))
+    return StoredPage(parts=parts, user_id=user_id, session_key=session_key, hinted=user_id == hinted)
+
+
+def _get_many(keys: list[str]) -> dict:
+    try:
+        return cache.get_many(keys)
+    except Exception:  # a cache outage degrades to rendering, never to an error page
+        logger.warning("page cache unavailable", exc_info=True)
+        return {}
+
+
+def _current_entry(found: dict, key: str, version_key: str) -> dict | None:
+    """The entry under `key` if it was built under the current curation generation and feed version."""
+    entry = found.get(key)
+    if not entry or entry["gen"] != found.get(GEN_KEY, 0) or entry["uv"] != found.get(version_key, 0):
+        return None
+    return entry
+
+
+def _refresh_if_old(entry: dict, *, user_id: int) -> None:
     if time.time() - entry["built"] >= settings.FOR_YOU_PAGE_REFRESH_SECONDS:
         from trends.pages.services import page_refresh_enqueue
 
-        page_refresh_enqueue(user_id=int(user_id))
-    return StoredPage(parts=parts, user_id=user_id, session_key=session_key, hinted=user_id == hinted)
+        page_refresh_enqueue(user_id=user_id)
 
 
 def api_page_lookup(*, user, limit: int) -> dict | None:
@@ -172,20 +188,10 @@ def api_page_lookup(*, user, limit: int) -> dict | None:
     if not pages_enabled():
         return None
     key, version_key = api_key(user_id=user.pk), feed_version_key(user_id=user.pk)
-    try:
-        found = cache.get_many([key, GEN_KEY, version_key])
-    except Exception:
-        logger.warning("page cache unavailable", exc_info=True)
+    entry = _current_entry(_get_many([key, GEN_KEY, version_key]), key, version_key)
+    if entry is None or entry["limit"] != limit:
         return None
-    entry = found.get(key)
-    if not entry or entry["gen"] != found.get(GEN_KEY, 0) or entry["uv"] != found.get(version_key, 0):
-        return None
-    if entry["limit"] != limit:
-        return None
-    if time.time() - entry["built"] >= settings.FOR_YOU_PAGE_REFRESH_SECONDS:
-        from trends.pages.services import page_refresh_enqueue
-
-        page_refresh_enqueue(user_id=int(user.pk))
+    _refresh_if_old(entry, user_id=int(user.pk))
     return entry
 
 
@@ -214,11 +220,7 @@ def event_page_storable(*, request: HttpRequest) -> bool:
 def event_page_lookup(*, request: HttpRequest, event_id: str) -> list[bytes] | None:
     """The stored anonymous page of an event, if it is younger than 30 s and no curation change since."""
     key = event_page_key(event_id=event_id)
-    try:
-        found = cache.get_many([key, GEN_KEY])
-    except Exception:
-        logger.warning("page cache unavailable", exc_info=True)
-        return None
+    found = _get_many([key, GEN_KEY])
     entry = found.get(key)
     if not entry or entry["gen"] != found.get(GEN_KEY, 0):
         return None
