@@ -24,6 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
+sys.path.insert(0, str(ROOT))
+
+from trends.ops.procstat import tree_cpu_seconds  # noqa: E402
 
 
 def sh(cmd: list[str], env: dict[str, str], **kw) -> subprocess.CompletedProcess:
@@ -184,25 +187,6 @@ def for_you(args, base: str, env, sessions: list[str], worker: subprocess.Popen 
         # reach the refresh age together, so their checks land inside this run.
         result["pages_worker_cpu_s"] = round(tree_cpu_seconds(worker.pid) - before, 2)
     return {**result, "precompute": built}
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its descendants, from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    stats = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
-    total, todo = 0.0, [pid]
-    while todo:
-        current = todo.pop()
-        total += stats.get(current, (0, 0.0))[1]
-        todo.extend(child for child, (parent, _) in stats.items() if parent == current)
-    return total
 
 
 def start_pages_worker(env) -> subprocess.Popen:

@@ -46,6 +46,12 @@ class User(AbstractUser):
         return f"@{self.username}"
 
 
+def save_changes_nothing_cached(*, created: bool, update_fields) -> bool:
+    """A user save that no cache of the user must react to: a new account (nothing cached yet), or
+    one that only records activity (login time, last seen)."""
+    return created or (update_fields is not None and set(update_fields) <= {"last_login", "last_seen_at"})
+
+
 class Follow(models.Model):
     follower = models.ForeignKey(User, on_delete=models.CASCADE, related_name="following_edges")
     followee = models.ForeignKey(User, on_delete=models.CASCADE, related_name="follower_edges")

@@ -3,8 +3,8 @@
 DRF looks the token and its user up in the database on every request: a query (and its SQL
 compilation) that was the biggest single cost of a cached API answer. For reads (GET, HEAD,
 OPTIONS) the pair is cached for API_TOKEN_CACHE_SECONDS and dropped at once when the token is
-deleted (revoked or regenerated) or its user is saved (deactivated, password or roles changed) or
-deleted; the timeout bounds anything else (a bulk update such as the trust-score job's). Writes
+deleted (revoked or regenerated, or with its user) or its user is saved (deactivated, password or
+roles changed); the timeout bounds anything else (a bulk update such as the trust-score job's). Writes
 always load the user afresh, so a request that saves the user never writes back a cached copy's
 older fields. Cache keys hold a hash of the token, never the token, and the cached user carries
 no password hash.
@@ -24,6 +24,8 @@ from django.db.models.signals import post_delete, post_save
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import SAFE_METHODS
+
+from users.models import save_changes_nothing_cached
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +82,8 @@ def _token_deleted(sender, instance, **kwargs) -> None:
     token_cache_forget(keys=[instance.key])
 
 
-def _user_changed(sender, instance, created: bool = False, update_fields=None, **kwargs) -> None:
-    if created or (update_fields is not None and set(update_fields) <= {"last_login", "last_seen_at"}):
+def _user_saved(sender, instance, created: bool, update_fields=None, **kwargs) -> None:
+    if save_changes_nothing_cached(created=created, update_fields=update_fields):
         return
     keys = list(Token.objects.filter(user_id=instance.pk).values_list("key", flat=True))
     if keys:
@@ -90,5 +92,5 @@ def _user_changed(sender, instance, created: bool = False, update_fields=None, *
 
 def connect() -> None:
     post_delete.connect(_token_deleted, sender=Token, dispatch_uid="trends.api.token_deleted")
-    post_save.connect(_user_changed, sender=get_user_model(), dispatch_uid="trends.api.token_user_saved")
-    post_delete.connect(_user_changed, sender=get_user_model(), dispatch_uid="trends.api.token_user_deleted")
+    # A deleted user's tokens are deleted with it (cascade), each through _token_deleted.
+    post_save.connect(_user_saved, sender=get_user_model(), dispatch_uid="trends.api.token_user_saved")

@@ -61,7 +61,7 @@ class StoredPageMiddleware:
             hit = page_lookup(request=request)
             if hit is None:
                 return None
-            response = self._respond(request, hit.parts, vary="HX-Request, Cookie")
+            response = self._respond(request, hit.parts)
             if not hit.hinted:
                 hint_cookie_set(response, user_id=hit.user_id, session_key=hit.session_key)
             return response
@@ -75,8 +75,7 @@ class StoredPageMiddleware:
         parts = event_page_lookup(request=request, event_id=match.group(1))
         if parts is None:
             return None
-        # The same URL answers signed-in readers differently: caches must key on the cookie.
-        return self._respond(request, parts, vary="HX-Request, Cookie")
+        return self._respond(request, parts)
 
     def _plain_request(self, request: HttpRequest) -> bool:
         """Nothing the full stack would answer differently: no redirect due, an allowed host, and a
@@ -92,7 +91,7 @@ class StoredPageMiddleware:
         # Malformed, or an old masked form: Django replaces it.
         return csrf_secret_of(request) is not None or settings.CSRF_COOKIE_NAME not in request.COOKIES
 
-    def _respond(self, request: HttpRequest, parts: list[bytes], *, vary: str) -> HttpResponse:
+    def _respond(self, request: HttpRequest, parts: list[bytes]) -> HttpResponse:
         secret = csrf_secret_of(request)
         if secret is None:
             secret = get_random_string(32, CSRF_ALLOWED_CHARS)
@@ -105,7 +104,8 @@ class StoredPageMiddleware:
         response = HttpResponse(body)
         response.headers["Content-Length"] = str(len(body))
         response.headers["Cache-Control"] = "private"
-        response.headers["Vary"] = vary
+        # Both pages answer differently to htmx and to another reader's cookies.
+        response.headers["Vary"] = "HX-Request, Cookie"
         self.csrf.process_response(request, response)
         self.xframe.process_response(request, response)
         self.security.process_response(request, response)

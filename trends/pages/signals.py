@@ -6,12 +6,14 @@ from django.contrib.auth import get_user_model, user_logged_in
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
+from users.models import save_changes_nothing_cached
+
 
 def _user_saved(sender, instance, created: bool, update_fields=None, **kwargs) -> None:
     # A password change, deactivation, new staff role or edited profile all save the user: the
     # stored page (and its copy of the auth hash) must not outlive them. Login only touches
     # last_login, which changes nothing on the page.
-    if created or (update_fields is not None and set(update_fields) <= {"last_login", "last_seen_at"}):
+    if save_changes_nothing_cached(created=created, update_fields=update_fields):
         return
     from trends.pages.services import page_invalidate
 

@@ -7,7 +7,6 @@ and measures the raw model's encode rate on the same texts in the same run.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
@@ -21,6 +20,7 @@ from django.db import connection
 from django.utils import timezone
 
 from trends.detection.features import clean_for_embedding
+from trends.ops.procstat import cpu_seconds, tree_cpu_seconds
 
 DONE_STATES = (2, 3, 4)  # assigned, unassigned, excluded
 PENDING_STATES = (0, 1, 5)  # new, embedded, failed: everything not done
@@ -120,7 +120,7 @@ class Command(BaseCommand):
             # counts waiting rows and only then checks this run's ids.
             waiting = (Tweet.objects.filter(pipeline_state=0).count(),
                        Tweet.objects.filter(pipeline_state__in=PENDING_STATES).count())
-            cpu_before = {name: _tree_cpu_seconds(proc.pid) for name, proc in zip(names, procs, strict=True)}
+            cpu_before = {name: tree_cpu_seconds(proc.pid) for name, proc in zip(names, procs, strict=True)}
             cpu_before["bench (ingest)"] = time.process_time()
             postgres_before = _postgres_cpu_seconds()
             busy_before = _machine_busy_seconds()
@@ -132,7 +132,7 @@ class Command(BaseCommand):
             done_at = self._wait_cheaply(Tweet, created, pending=PENDING_STATES, baseline=waiting[1], timeout=timeout) - started
             total_s = done_at
             # CPU each process spent while the posts went through (the waits above poll lightly).
-            cpu = {name: _tree_cpu_seconds(proc.pid) - cpu_before[name] for name, proc in zip(names, procs, strict=True)}
+            cpu = {name: tree_cpu_seconds(proc.pid) - cpu_before[name] for name, proc in zip(names, procs, strict=True)}
             cpu["bench (ingest)"] = time.process_time() - cpu_before["bench (ingest)"]
             cpu["postgres"] = _postgres_cpu_delta(postgres_before)
             cpu["machine busy"] = _machine_busy_seconds() - busy_before
@@ -277,23 +277,6 @@ def _encode_rate(tier: str, sample: list[str], *, posts: int | None = None) -> f
     return (posts or len(sample)) / (time.monotonic() - started)
 
 
-def _tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU of a worker and its pool children so far (Linux /proc), in seconds."""
-    pids = [pid]
-    with contextlib.suppress(OSError):
-        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    return sum(_cpu_seconds(p) for p in pids)
-
-
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    # utime and stime are fields 14 and 15 of stat (counted from 1, the command name being 2).
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _postgres_cpu_seconds() -> dict[int, float]:
     """CPU so far of the local PostgreSQL server's processes that work for this benchmark: the
     backends connected to its database and the server-wide writers, by pid."""
@@ -309,7 +292,7 @@ def _postgres_cpu_seconds() -> dict[int, float]:
         except OSError:
             continue
         if f" {database} " in title or any(w in title for w in ("writer", "checkpointer", "autovacuum")):
-            out[int(entry.name)] = _cpu_seconds(int(entry.name))
+            out[int(entry.name)] = cpu_seconds(int(entry.name))
     return out
 
 
