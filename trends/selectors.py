@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from trends.models import Event, EventState, ReviewStatus, Tweet
+from trends.models import Event, EventMembership, EventState, ReviewStatus, Tweet
 
 PUBLIC_REVIEW_STATES = (ReviewStatus.AUTO, ReviewStatus.APPROVED)
 LIVE_STATES = (EventState.EMERGING, EventState.TRENDING, EventState.FADING)
@@ -48,12 +48,19 @@ def event_get_public(*, event_id: int) -> Event | None:
 
 
 def event_tweets(*, event: Event, order: str = "top", limit: int = 20, offset: int = 0) -> list[Tweet]:
-    """An event's posts: `top` by engagement and health, `latest` by time. Author fetched in the same query."""
-    qs = Tweet.objects.filter(membership__event=event, is_deleted=False).select_related("author")
+    """An event's posts: `top` by health and engagement among its EVENT_TOP_POSTS_WINDOW most recent
+    posts, `latest` by time. Author fetched in the same query; the embedding is not read."""
+    qs = Tweet.objects.filter(is_deleted=False).select_related("author").defer("embedding")
     if order == "latest":
-        qs = qs.order_by("-created_at", "-id")
+        # Ordered on the membership's copy of the time: its (event, time) index reads only one page's rows.
+        qs = qs.filter(membership__event=event).order_by("-membership__tweet_created_at", "-id")
     else:
-        qs = qs.order_by("-health", "-retweet_count", "-like_count", "-created_at")
+        recent = (
+            EventMembership.objects.filter(event=event)
+            .order_by("-tweet_created_at")
+            .values("tweet_id")[: settings.EVENT_TOP_POSTS_WINDOW]
+        )
+        qs = qs.filter(pk__in=recent).order_by("-health", "-retweet_count", "-like_count", "-created_at", "-id")
     return list(qs[offset : offset + limit])
 
 

@@ -109,6 +109,12 @@ def home(request: HttpRequest) -> HttpResponse:
         return _vary(pages.page_response(request=request, html=html))
     context = site.explore_context(user=request.user, tab=tab, page=page, everywhere=everywhere, fresh=fresh)
     context["next_path"] = request.get_full_path()
+    shared_query = pages.tab_page_query(request=request)
+    if shared_query is not None and page == 1 and not everywhere:
+        # The "show new events" request stores the plain page: it must not link back to itself.
+        context["next_path"] = f"{request.path}?{shared_query}" if shared_query else request.path
+        html = pages.tab_page_store(request=request, query=shared_query, context=context)
+        return _vary(pages.page_response(request=request, html=html, shared=True))
     return _vary(render(request, "trends/home.html", context))
 
 

@@ -24,6 +24,12 @@ FOR_YOU_PAGE_MAX_AGE_SECONDS = env_int("FOR_YOU_PAGE_MAX_AGE_SECONDS", 300)
 # "Active" for precomputing pages: asked for For You within this many seconds; at most this many users per pass.
 FOR_YOU_ACTIVE_SECONDS = env_int("FOR_YOU_ACTIVE_SECONDS", 900)
 FOR_YOU_PRECOMPUTE_LIMIT = env_int("FOR_YOU_PRECOMPUTE_LIMIT", 5000)
+# Pages every visitor without a session sees alike (the Explore tabs, event pages) are stored once
+# for all of them. After FRESH seconds the next visitor re-renders it while the others keep getting
+# the stored copy for up to STALE more seconds: one render per page per interval, never a stampede
+# of renders when a popular page expires. Curation changes drop them at once.
+SHARED_PAGE_FRESH_SECONDS = env_int("SHARED_PAGE_FRESH_SECONDS", 30)
+SHARED_PAGE_STALE_SECONDS = env_int("SHARED_PAGE_STALE_SECONDS", 90)
 
 # Sessions are read on every signed-in request: keep them in the cache, written through to the
 # database so a cache flush logs no one out. With the in-memory cache (no CACHE_URL) each process

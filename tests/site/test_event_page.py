@@ -152,3 +152,21 @@ def test_merged_event_redirects_to_where_it_went(client, world):
     hidden_target = EventFactory(hidden=True)
     orphan = EventFactory(state=EventState.MERGED, merged_into=hidden_target)
     assert client.get(f"/events/{orphan.pk}/").status_code == 404
+
+
+def test_top_posts_are_the_best_of_the_most_recent(settings, world):
+    from trends import selectors
+
+    settings.EVENT_TOP_POSTS_WINDOW = 3
+    event = EventFactory()
+    now = timezone.now()
+    old_star = TweetFactory(created_at=now - dt.timedelta(hours=5), retweet_count=500, health=1.0)
+    recent = [TweetFactory(created_at=now - dt.timedelta(minutes=m), retweet_count=m, health=1.0) for m in (1, 2, 3)]
+    add_members(event, [old_star, *recent])
+    top = selectors.event_tweets(event=event, order="top", limit=10)
+    # The old post has the most retweets, but is outside the window of the 3 most recent.
+    assert [t.pk for t in top] == [recent[2].pk, recent[1].pk, recent[0].pk]
+    latest = selectors.event_tweets(event=event, order="latest", limit=10)
+    assert [t.pk for t in latest] == [recent[0].pk, recent[1].pk, recent[2].pk, old_star.pk]
+    settings.EVENT_TOP_POSTS_WINDOW = 10
+    assert selectors.event_tweets(event=event, order="top", limit=1)[0].pk == old_star.pk

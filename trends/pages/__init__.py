@@ -15,6 +15,7 @@ from trends.pages.selectors import (
     page_lookup,
     page_response,
     page_storable,
+    tab_page_query,
 )
 from trends.pages.services import (
     event_page_store,
@@ -22,6 +23,7 @@ from trends.pages.services import (
     page_invalidate,
     pages_invalidate_all,
     pages_precompute,
+    tab_page_store,
 )
 
 __all__ = [
@@ -35,4 +37,6 @@ __all__ = [
     "page_storable",
     "pages_invalidate_all",
     "pages_precompute",
+    "tab_page_query",
+    "tab_page_store",
 ]

@@ -1,4 +1,5 @@
-"""Answers plain For You requests (and anonymous event pages) from stored pages, first in the stack.
+"""Answers plain For You requests (and the Explore tabs and event pages of visitors without a session)
+from stored pages, first in the stack.
 
 Most Explore traffic is a signed-in reader reloading For You, and the stored page needs none of the
 stack: so this middleware comes first and, on a hit, reads the session itself (trends.pages.selectors),
@@ -23,6 +24,7 @@ from django.urls import reverse
 from django.utils.crypto import get_random_string
 
 from trends.pages.selectors import (
+    SHARED_TAB_QUERIES,
     csrf_mask,
     csrf_secret_of,
     event_page_lookup,
@@ -30,6 +32,7 @@ from trends.pages.selectors import (
     page_body,
     page_lookup,
     pages_enabled,
+    tab_page_lookup,
 )
 
 PLAIN_QUERIES = ("", "tab=for-you")
@@ -51,7 +54,8 @@ class StoredPageMiddleware:
     def _stored(self, request: HttpRequest) -> HttpResponse | None:
         meta = request.META
         query = meta.get("QUERY_STRING", "")
-        if request.path_info == self.path:
+        home = request.path_info == self.path
+        if home and settings.SESSION_COOKIE_NAME in request.COOKIES:
             if query not in PLAIN_QUERIES or (
                 "HTTP_HX_REQUEST" in meta and meta.get("HTTP_HX_HISTORY_RESTORE_REQUEST") != "true"
             ):
@@ -65,14 +69,20 @@ class StoredPageMiddleware:
             if not hit.hinted:
                 hint_cookie_set(response, user_id=hit.user_id, session_key=hit.session_key)
             return response
-        if query or "HTTP_HX_REQUEST" in meta or settings.SESSION_COOKIE_NAME in request.COOKIES:
+        # Everyone without a session sees the same Explore tabs and event pages.
+        if "HTTP_HX_REQUEST" in meta or settings.SESSION_COOKIE_NAME in request.COOKIES:
             return None
         if request.COOKIES.get("messages"):
             return None
-        match = EVENT_PATH.fullmatch(request.path_info)
-        if match is None or not self._plain_request(request):
-            return None
-        parts = event_page_lookup(request=request, event_id=match.group(1))
+        if home:
+            if query not in SHARED_TAB_QUERIES or not self._plain_request(request):
+                return None
+            parts = tab_page_lookup(query=query)
+        else:
+            match = EVENT_PATH.fullmatch(request.path_info)
+            if query or match is None or not self._plain_request(request):
+                return None
+            parts = event_page_lookup(event_id=match.group(1))
         if parts is None:
             return None
         return self._respond(request, parts)

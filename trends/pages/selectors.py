@@ -19,7 +19,7 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.crypto import constant_time_compare
 from django.utils.safestring import mark_safe
 
-from trends.site import CURATION_GENERATION_KEY, feed_version_key
+from trends.site import CURATION_GENERATION_KEY, TAB_SLUGS, feed_version_key
 
 logger = logging.getLogger(__name__)
 
@@ -198,18 +198,22 @@ def api_page_lookup(*, user, limit: int) -> dict | None:
 SENTINEL_BYTES = CSRF_SENTINEL.encode()
 
 
-EVENT_PAGE_SECONDS = 30
-
-
 def event_page_key(*, event_id: int | str) -> str:
     return f"evpage:{event_id}"
 
 
-def event_page_storable(*, request: HttpRequest) -> bool:
-    """An event page everyone sees alike: a visitor without a session asking for its plain first page."""
+def tab_page_key(*, query: str) -> str:
+    return f"tabpage:{query}"
+
+
+# The query strings of the Explore home that a visitor without a session may get stored.
+SHARED_TAB_QUERIES = frozenset({"", *(f"tab={slug}" for slug in TAB_SLUGS if slug != "for-you")})
+
+
+def _shared_storable(request: HttpRequest) -> bool:
+    """A page everyone sees alike: a visitor without a session, no htmx partial, no flash message."""
     return (
         pages_enabled()
-        and not request.GET
         and not _is_partial(request)
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
         and not request.user.is_authenticated
@@ -217,14 +221,51 @@ def event_page_storable(*, request: HttpRequest) -> bool:
     )
 
 
-def event_page_lookup(*, request: HttpRequest, event_id: str) -> list[bytes] | None:
-    """The stored anonymous page of an event, if it is younger than 30 s and no curation change since."""
-    key = event_page_key(event_id=event_id)
+def event_page_storable(*, request: HttpRequest) -> bool:
+    """The plain first page of an event, for a visitor without a session."""
+    return not request.GET and _shared_storable(request)
+
+
+def tab_page_query(*, request: HttpRequest) -> str | None:
+    """The stored page's query string that this request's render may replace, or None.
+
+    The first page of an Explore tab (Trending by default), for a visitor without a session; a
+    "show new events" request (`fresh=1`) renders afresh and replaces the plain page too.
+    """
+    if set(request.GET) - {"tab", "fresh"} or not _shared_storable(request):
+        return None
+    query = f"tab={request.GET['tab']}" if "tab" in request.GET else ""
+    return query if query in SHARED_TAB_QUERIES else None
+
+
+def shared_page_lookup(*, key: str) -> list[bytes] | None:
+    """A stored shared page, if no curation change since and it is fresh, or stale within the grace
+    and another request is already re-rendering it. The first request to find it stale gets None
+    (renders and stores the next copy); so does everyone once it is past the grace."""
     found = _get_many([key, GEN_KEY])
     entry = found.get(key)
-    if not entry or entry["gen"] != found.get(GEN_KEY, 0):
+    if not entry or entry["gen"] != found.get(GEN_KEY, 0) or "built" not in entry:
         return None
-    return entry.get("parts")
+    age = time.time() - entry["built"]
+    if age < settings.SHARED_PAGE_FRESH_SECONDS:
+        return entry["parts"]
+    if age >= settings.SHARED_PAGE_FRESH_SECONDS + settings.SHARED_PAGE_STALE_SECONDS:
+        return None
+    try:
+        # Held for a few seconds only: a renderer that died leaves the page to the next visitor.
+        renewing = not cache.add(f"{key}:renew", 1, 10)
+    except Exception:
+        logger.warning("page cache unavailable", exc_info=True)
+        return None
+    return entry["parts"] if renewing else None
+
+
+def event_page_lookup(*, event_id: str) -> list[bytes] | None:
+    return shared_page_lookup(key=event_page_key(event_id=event_id))
+
+
+def tab_page_lookup(*, query: str) -> list[bytes] | None:
+    return shared_page_lookup(key=tab_page_key(query=query))
 
 
 def csrf_mask(secret: str) -> str:

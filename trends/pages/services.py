@@ -19,13 +19,13 @@ from trends import site
 from trends.pages.selectors import (
     CANONICAL_PATH,
     CSRF_SENTINEL,
-    EVENT_PAGE_SECONDS,
     GEN_KEY,
     api_key,
     event_page_key,
     page_key,
     page_parts,
     refresh_key,
+    tab_page_key,
 )
 
 logger = logging.getLogger(__name__)
@@ -121,19 +121,32 @@ def _api_first_page(*, items, has_next: bool) -> dict:
     }
 
 
-def event_page_store(*, request: HttpRequest, event_id: int, context: dict) -> str:
-    """Render an event page for visitors without a session, store it for 30 s, return it (placeholder in)."""
+def shared_page_store(*, request: HttpRequest, key: str, template: str, context: dict) -> str:
+    """Render a page every visitor without a session sees alike, store it, return it (placeholder in).
+
+    Kept past its fresh age for the stale grace (trends.pages.selectors.shared_page_lookup)."""
     try:
         gen = cache.get(GEN_KEY, 0)
     except Exception:
         gen = None
-    html = render_to_string("trends/event_detail.html", {**context, "csrf_token": CSRF_SENTINEL}, request=request)
+    html = render_to_string(template, {**context, "csrf_token": CSRF_SENTINEL}, request=request)
     if gen is not None:
+        entry = {"parts": page_parts(html), "gen": gen, "built": time.time()}
         try:
-            cache.set(event_page_key(event_id=event_id), {"parts": page_parts(html), "gen": gen}, EVENT_PAGE_SECONDS)
+            cache.set(key, entry, settings.SHARED_PAGE_FRESH_SECONDS + settings.SHARED_PAGE_STALE_SECONDS)
         except Exception:
-            logger.warning("page cache unavailable; event page not stored", exc_info=True)
+            logger.warning("page cache unavailable; shared page not stored", exc_info=True)
     return html
+
+
+def event_page_store(*, request: HttpRequest, event_id: int, context: dict) -> str:
+    return shared_page_store(
+        request=request, key=event_page_key(event_id=event_id), template="trends/event_detail.html", context=context
+    )
+
+
+def tab_page_store(*, request: HttpRequest, query: str, context: dict) -> str:
+    return shared_page_store(request=request, key=tab_page_key(query=query), template="trends/home.html", context=context)
 
 
 def _pool_fingerprint() -> str:
