@@ -27,6 +27,8 @@ import math
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import compress, islice
+from operator import itemgetter
 
 import numpy as np
 
@@ -37,8 +39,11 @@ TERM_TYPE_WEIGHTS = {"#": 2.0, "@e:": 1.5, "d:": 1.0, "l:": 0.5}
 
 
 KEY_PREFIXES = ("#", "@e:")
-# term -> term_type_weight(term), shared by all clusterers of the process (bounded, see post_terms).
-_TYPE_WEIGHT_CACHE: dict[str, float] = {}
+# term -> (term_type_weight(term), is a key term), shared by all clusterers of the process
+# (bounded, see _prepare).
+_TERM_INFO_CACHE: dict[str, tuple[float, bool]] = {}
+_TERM_INFO_CACHE_MAX = 200_000
+_count = itemgetter(1)
 
 
 def term_type_weight(term: str) -> float:
@@ -46,6 +51,31 @@ def term_type_weight(term: str) -> float:
         if term.startswith(prefix):
             return weight
     return 1.0
+
+
+def most_common(counts: Counter, k: int) -> list[tuple[str, int]]:
+    """counts.most_common(k) (ties in insertion order), without heapq.nlargest's Python loop over
+    every item: the k-th largest count is found with numpy, and only the items at or above it
+    are sorted (a stable sort keeps insertion order among ties, as nlargest does)."""
+    n = len(counts)
+    if n <= k or n < 512:
+        return sorted(counts.items(), key=_count, reverse=True)[:k]
+    if k <= 0:
+        return []
+    values = np.fromiter(counts.values(), dtype=np.float64, count=n)
+    floor = np.partition(values, n - k)[n - k]
+    return sorted(compress(counts.items(), (values >= floor).tolist()), key=_count, reverse=True)[:k]
+
+
+def _ranked_terms(weights: dict[str, float], k: int) -> list[str]:
+    """The k highest-weighted terms, ties in the post's order (a stable sort, as before)."""
+    return sorted(weights, key=weights.__getitem__, reverse=True)[:k]
+
+
+def _norm(v: np.ndarray) -> float:
+    """float(np.linalg.norm(v)) for a 1-D float vector (the same float32 dot and sqrt), without
+    linalg.norm's Python-level argument handling."""
+    return float(np.sqrt(v.dot(v)))
 
 
 @dataclass(slots=True)
@@ -147,10 +177,13 @@ class ClusterState:
     members: list[int] = field(default_factory=list)
     # Hashtags/names carried by a large share of the posts (refreshed as the cluster grows).
     dominant: frozenset = frozenset()
+    # The key terms (KEY_PREFIXES) among term_counts' keys, kept by the clusterer so refreshing
+    # `dominant` does not walk every word of a big profile; None = not derived yet.
+    key_terms: set | None = field(default=None, repr=False, compare=False)
 
     @property
     def centroid(self) -> np.ndarray:
-        norm = float(np.linalg.norm(self.vector_sum))
+        norm = _norm(self.vector_sum)
         return self.vector_sum / norm if norm > 0 else self.vector_sum
 
     @property
@@ -163,7 +196,13 @@ class ClusterState:
         return time_scale(gap=self.gap, size=self.size, params=p)
 
     def top_terms(self, k: int = 20) -> list[tuple[str, int]]:
-        return self.term_counts.most_common(k)
+        return most_common(self.term_counts, k)
+
+    def key_term_set(self) -> set:
+        keys = self.key_terms
+        if keys is None:
+            keys = self.key_terms = {t for t in self.term_counts if t.startswith(KEY_PREFIXES)}
+        return keys
 
 
 @dataclass(slots=True)
@@ -256,24 +295,31 @@ class OnlineClusterer:
         return math.log((self.docs + 1.0) / (self.doc_freq.get(term, 0) + 1.0)) + 1.0
 
     def post_terms(self, f: PostFeatures) -> dict[str, float]:
+        return self._prepare(f)[0]
+
+    def _prepare(self, f: PostFeatures) -> tuple[dict[str, float], list[str]]:
+        """The post's IDF-weighted terms and, of those, its key terms (KEY_PREFIXES)."""
         terms = f.lexical_terms()
         if f.lang:
             terms.append(f"l:{f.lang}")
         weights: dict[str, float] = {}
+        keys: list[str] = []
         # idf() inlined with its inputs hoisted: this runs for every term of every post.
         docs = self.docs + 1.0
         df = self.doc_freq
-        type_weight = _TYPE_WEIGHT_CACHE
+        info_cache = _TERM_INFO_CACHE
         log = math.log
         for t in terms:
             if t not in weights:
-                tw = type_weight.get(t)
-                if tw is None:
-                    tw = term_type_weight(t)
-                    if len(type_weight) < 200_000:
-                        type_weight[t] = tw
-                weights[t] = tw * (log(docs / (df.get(t, 0) + 1.0)) + 1.0)
-        return weights
+                info = info_cache.get(t)
+                if info is None:
+                    info = (term_type_weight(t), t.startswith(KEY_PREFIXES))
+                    if len(info_cache) < _TERM_INFO_CACHE_MAX:
+                        info_cache[t] = info
+                weights[t] = info[0] * (log(docs / (df.get(t, 0) + 1.0)) + 1.0)
+                if info[1]:
+                    keys.append(t)
+        return weights, keys
 
     def _lexical(self, c: ClusterState, weights: dict[str, float], total: float) -> float:
         """Share of the post's IDF weight the cluster's profile explains, minus a conflict
@@ -302,32 +348,38 @@ class OnlineClusterer:
 
     def _refresh_dominant(self, c: ClusterState) -> None:
         floor = self.p.dominant_share * c.size
-        c.dominant = frozenset(
-            t for t, n in c.term_counts.items() if n >= floor and n >= 2 and t.startswith(KEY_PREFIXES)
-        )
+        tc = c.term_counts
+        # Only the key terms can be dominant: walking them, not the whole profile, is the point.
+        c.dominant = frozenset(t for t in c.key_term_set() if (n := tc[t]) >= floor and n >= 2)
 
     # ------------------------------------------------------------------ candidates
     def _candidates(self, weights: dict[str, float]) -> list[int]:
         """Clusters worth scoring: those under the post's rarest terms (most recently active first),
         within a fixed budget, plus the few most recently active ones. The budget keeps the cost
         per post flat however many clusters are active."""
+        return self._candidates_for(_ranked_terms(weights, self.p.lookup_terms))
+
+    def _candidates_for(self, ranked: list[str]) -> list[int]:
         p = self.p
+        max_postings, max_candidates = p.max_postings, p.max_candidates
         cands: dict[int, None] = {}
-        ranked = sorted(weights.items(), key=lambda kv: -kv[1])[: p.lookup_terms]
-        for term, _ in ranked:
-            posting = self._index.get(term)
+        index = self._index
+        for term in ranked:
+            posting = index.get(term)
             if not posting:
                 continue
-            for n, cid in enumerate(reversed(posting)):
-                if n >= p.max_postings or len(cands) >= p.max_candidates:
-                    break
-                cands[cid] = None
-            if len(cands) >= p.max_candidates:
+            room = max_candidates - len(cands)
+            if len(posting) <= room and len(posting) <= max_postings:
+                # The whole posting fits the budget whatever it shares with cands: no per-id check.
+                cands.update(dict.fromkeys(reversed(posting)))
+            else:
+                for n, cid in enumerate(reversed(posting)):
+                    if n >= max_postings or len(cands) >= max_candidates:
+                        break
+                    cands[cid] = None
+            if len(cands) >= max_candidates:
                 break
-        for n, cid in enumerate(reversed(self._recent)):
-            if n >= p.recent_candidates:
-                break
-            cands[cid] = None
+        cands.update(dict.fromkeys(islice(reversed(self._recent), p.recent_candidates)))
         return list(cands)
 
     def _index_terms(self, c: ClusterState, terms: Iterable[str]) -> None:
@@ -343,12 +395,21 @@ class OnlineClusterer:
         self, post: Post, weights: dict[str, float], cands: list[int]
     ) -> tuple[np.ndarray, np.ndarray]:
         """Combined score and embedding cosine of `post` against each candidate, vectorised."""
-        if not cands:
+        keys = [t for t in weights if t.startswith(KEY_PREFIXES)]
+        return self._score(post, weights, keys, cands)
+
+    def _score(
+        self, post: Post, weights: dict[str, float], keys: list[str], cands: list[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """score_candidates with the post's key terms already known (see _prepare)."""
+        n_cands = len(cands)
+        if not n_cands:
             return np.zeros(0), np.zeros(0)
-        slots = np.fromiter((self._slot[c] for c in cands), dtype=np.int64, count=len(cands))
+        slots = np.fromiter(map(self._slot.__getitem__, cands), dtype=np.int64, count=n_cands)
         cos = self._matrix[slots] @ post.vector
         p = self.p
-        score = np.full(len(cands), -np.inf, dtype=np.float32)
+        score = np.empty(n_cands, dtype=np.float32)
+        score.fill(-np.inf)
         # The lexical profile (a Python loop) is only consulted for the few candidates whose
         # embedding is close enough to matter: the cost per post stays flat.
         eligible = np.flatnonzero(cos >= p.min_embedding_cos)
@@ -357,15 +418,43 @@ class OnlineClusterer:
         if not len(eligible):
             return score, cos
         total = sum(weights.values())
-        items = [(t, w, t.startswith(KEY_PREFIXES)) for t, w in weights.items()]
-        keys = sum(k for _, _, k in items)
+        terms = list(weights)
+        term_weights = list(weights.values())
         clusters = self.clusters
+        lex_weight, time_weight = p.lex_weight, p.time_weight
+        lex_saturation, conflict_weight = p.lex_saturation, p.conflict_weight
+        ts = post.ts
+        tau_cache = self._tau_cache
+        exp = math.exp
         lex_part = []
         time_part = []
+        # _lexical_items and _quietness inlined (same arithmetic, same order): this loop runs
+        # for every eligible candidate of every post.
         for i in eligible.tolist():
             c = clusters[cands[i]]
-            lex_part.append(p.lex_weight * self._lexical_items(c, items, keys, total))
-            time_part.append(p.time_weight * self._quietness(c, post.ts))
+            size = c.size
+            if total <= 0 or size == 0:
+                lex = 0.0
+            else:
+                sat = lex_saturation * size
+                tc = c.term_counts
+                got = 0.0
+                for n, w in zip(map(tc.get, terms), term_weights, strict=True):
+                    if n:
+                        share = n / sat
+                        got += w * (share if share < 1.0 else 1.0)
+                lex = got / total
+                if keys and c.dominant and not any(map(tc.get, keys)):
+                    lex -= conflict_weight
+            lex_part.append(lex_weight * lex)
+            silence = ts - c.last_ts
+            if silence < 0.0:
+                silence = 0.0
+            key = (c.gap, size)
+            cached = tau_cache.get(c.id)
+            if cached is None or cached[0] != key:
+                cached = tau_cache[c.id] = (key, c.tau(p))
+            time_part.append(time_weight * (1.0 - exp(-silence / cached[1])))
         # The same float32 arithmetic as scoring one candidate at a time (each Python term is
         # rounded to float32 before it is added), for all eligible candidates at once.
         score[eligible] = (
@@ -387,16 +476,18 @@ class OnlineClusterer:
     def add(self, post: Post) -> Assignment:
         """Assign one post (posts must arrive in time order per shard)."""
         self.now = max(self.now, post.ts)
-        weights = self.post_terms(post.features)
-        cands = self._candidates(weights)
-        score, cos = self.score_candidates(post, weights, cands)
+        weights, keys = self._prepare(post.features)
+        ranked = _ranked_terms(weights, self.p.lookup_terms)
+        cands = self._candidates_for(ranked)
+        score, cos = self._score(post, weights, keys, cands)
         best = -1
-        if len(cands):
-            best = int(np.argmax(score))
-            if not np.isfinite(score[best]) or score[best] < self.p.assign_threshold:
+        if cands:
+            best = int(score.argmax())
+            best_score = score[best]
+            if not np.isfinite(best_score) or best_score < self.p.assign_threshold:
                 best = -1
         if best < 0:
-            revived = self._try_revive(post, weights)
+            revived = self._revive_match(post, weights, ranked)
             if revived is not None:
                 c, s, e = revived
                 assignment = Assignment(post.id, c.id, s, e, False)
@@ -406,11 +497,10 @@ class OnlineClusterer:
         else:
             c = self.clusters[cands[best]]
             assignment = Assignment(post.id, c.id, float(score[best]), float(cos[best]), False)
-        self._join(c, post, weights)
+        self._join(c, post, weights, keys)
         # Document frequencies after scoring, so a post does not make its own terms common.
         self.docs += 1
-        for t in weights:
-            self.doc_freq[t] += 1
+        self.doc_freq.update(weights.keys())
         self.posts_seen += 1
         if self.p.maintain_every and self.posts_seen % self.p.maintain_every == 0:
             self.maintain(now=post.ts)
@@ -426,7 +516,7 @@ class OnlineClusterer:
         self._recent[cid] = None
         return c
 
-    def _join(self, c: ClusterState, post: Post, weights: dict[str, float]) -> None:
+    def _join(self, c: ClusterState, post: Post, weights: dict[str, float], keys: list[str] | None = None) -> None:
         author = post.author if post.author is not None else f"post:{post.id}"
         count = c.author_counts[author]
         c.author_counts[author] = count + 1
@@ -434,6 +524,10 @@ class OnlineClusterer:
         if count < self.p.per_author_cap:
             c.vector_sum += post.vector * max(0.1, post.health)
             c.term_counts.update(weights.keys())
+            if c.key_terms is not None:
+                c.key_terms.update(
+                    keys if keys is not None else [t for t in weights if t.startswith(KEY_PREFIXES)]
+                )
             self._index_terms(c, weights.keys())
         if c.size:
             gap = max(0.0, post.ts - c.last_ts)
@@ -474,9 +568,15 @@ class OnlineClusterer:
             del self.clusters[c.id]
 
     def _try_revive(self, post: Post, weights: dict[str, float]) -> tuple[ClusterState, float, float] | None:
+        return self._revive_match(post, weights, _ranked_terms(weights, self.p.lookup_terms))
+
+    def _revive_match(
+        self, post: Post, weights: dict[str, float], ranked: list[str]
+    ) -> tuple[ClusterState, float, float] | None:
+        if not self._dormant_index:
+            return None
         found: set[int] = set()
-        ranked = sorted(weights.items(), key=lambda kv: -kv[1])[: self.p.lookup_terms]
-        for t, _ in ranked:
+        for t in ranked:
             found |= self._dormant_index.get(t, set())
         best: tuple[ClusterState, float, float] | None = None
         total = sum(weights.values())
@@ -604,6 +704,8 @@ class OnlineClusterer:
     def _merge(self, keep: ClusterState, gone: ClusterState, now: float, emb: float, prof: float) -> None:
         keep.vector_sum += gone.vector_sum
         keep.term_counts.update(gone.term_counts)
+        if keep.key_terms is not None:
+            keep.key_terms |= gone.key_term_set()
         keep.author_counts.update(gone.author_counts)
         keep.size += gone.size
         keep.first_ts = min(keep.first_ts, gone.first_ts)
