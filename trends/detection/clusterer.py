@@ -28,7 +28,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import compress, islice
-from operator import itemgetter
+from operator import is_, itemgetter
 
 import numpy as np
 
@@ -72,10 +72,21 @@ def _ranked_terms(weights: dict[str, float], k: int) -> list[str]:
     return sorted(weights, key=weights.__getitem__, reverse=True)[:k]
 
 
+def _norm32(v: np.ndarray) -> np.floating:
+    """np.linalg.norm(v) of a 1-D float vector: the same dot and sqrt (result in v's float type),
+    without linalg.norm's Python-level argument handling."""
+    return np.sqrt(v.dot(v))
+
+
 def _norm(v: np.ndarray) -> float:
-    """float(np.linalg.norm(v)) for a 1-D float vector (the same float32 dot and sqrt), without
-    linalg.norm's Python-level argument handling."""
-    return float(np.sqrt(v.dot(v)))
+    return float(_norm32(v))
+
+
+def _mean_rows(m: np.ndarray) -> np.ndarray:
+    """m.mean(axis=0) of a float matrix with rows, computed as numpy's _mean does (a sum, then
+    an in-place division by the row count as an intp), without its Python-level overhead."""
+    total = np.add.reduce(m, axis=0)
+    return np.true_divide(total, np.intp(m.shape[0]), out=total, casting="unsafe")
 
 
 @dataclass(slots=True)
@@ -256,6 +267,8 @@ class OnlineClusterer:
         self.now = 0.0
         # cluster id -> ((gap, size), time scale); an entry is only used while (gap, size) match.
         self._tau_cache: dict[int, tuple[tuple[float, int], float]] = {}
+        # cluster id -> (vector sum bytes, recent members) when its last split check found no split.
+        self._split_checked: dict[int, tuple[bytes, list]] = {}
 
     # ------------------------------------------------------------------ ids & matrix
     def _default_alloc(self) -> int:
@@ -644,8 +657,13 @@ class OnlineClusterer:
 
     def key_profile(self, c: ClusterState, k: int = 200) -> dict[str, float]:
         """IDF-weighted share of the cluster's posts carrying each hashtag / name / domain."""
+        # idf() inlined with its inputs hoisted (the same expression).
+        docs = self.docs + 1.0
+        df = self.doc_freq
+        log = math.log
+        size = c.size
         return {
-            t: n / c.size * self.idf(t)
+            t: n / size * (log(docs / (df.get(t, 0) + 1.0)) + 1.0)
             for t, n in c.top_terms(k)
             if t.startswith(("#", "@e:", "d:"))
         }
@@ -743,33 +761,58 @@ class OnlineClusterer:
 
     def _split_pass(self, now: float) -> None:
         p = self.p
+        checked = self._split_checked
         for cid in list(self._recent):
             c = self.clusters.get(cid)
             if c is None or not c.is_event or len(c.recent) < p.split_check_members:
                 continue
-            self._maybe_split(c, now)
+            # The check only reads the recent members and the centroid: a cluster that did not
+            # split last time and has neither (the same member tuples, the same vector sum)
+            # changed since would not split now either. Most clusters are idle between passes.
+            seen = checked.get(cid)
+            vector_bytes = c.vector_sum.tobytes()
+            if (
+                seen is not None
+                and seen[0] == vector_bytes
+                and len(seen[1]) == len(c.recent)
+                and all(map(is_, seen[1], c.recent))
+            ):
+                continue
+            if self._maybe_split(c, now):
+                checked.pop(cid, None)
+            else:
+                checked[cid] = (vector_bytes, list(c.recent))
 
-    def _maybe_split(self, c: ClusterState, now: float) -> None:
+    def _maybe_split(self, c: ClusterState, now: float) -> bool:
+        """Split off the recent members that drifted away, if they did; True if it split."""
         p = self.p
-        ids = [r[0] for r in c.recent]
-        x = np.stack([r[1] for r in c.recent])
+        # np.array rather than np.stack: the same matrix, without stack's per-row Python work.
+        x = np.array([r[1] for r in c.recent])
+        n = x.shape[0]
         # Two-means seeded by the two mutually farthest points (deterministic).
         a = int(np.argmin(x @ c.centroid))
         b = int(np.argmin(x @ x[a]))
         ca, cb = x[a], x[b]
+        previous = None
         for _ in range(5):
             side = (x @ ca) < (x @ cb)
-            if side.all() or (~side).all():
-                return
-            ca = x[~side].mean(axis=0)
-            cb = x[side].mean(axis=0)
-            ca /= np.linalg.norm(ca) or 1.0
-            cb /= np.linalg.norm(cb) or 1.0
-        n_b = int(side.sum())
-        if min(n_b, len(ids) - n_b) < p.split_min or float(ca @ cb) > p.split_max_cos:
-            return
+            n_b = int(np.count_nonzero(side))
+            if n_b == 0 or n_b == n:
+                return False
+            # Converged: the same sides give the same means, so the remaining rounds would
+            # reproduce ca, cb and side exactly.
+            if previous is not None and np.array_equal(side, previous):
+                break
+            ca = _mean_rows(x[~side])
+            cb = _mean_rows(x[side])
+            ca /= _norm32(ca) or 1.0
+            cb /= _norm32(cb) or 1.0
+            previous = side
+        if min(n_b, n - n_b) < p.split_min or float(ca @ cb) > p.split_max_cos:
+            return False
         # The group that is not the cluster's historic core leaves as a new cluster.
         leave = side if float(cb @ c.centroid) < float(ca @ c.centroid) else ~side
+        ids = [r[0] for r in c.recent]
         leaving = {ids[i] for i in np.flatnonzero(leave)}
         vecs = x[leave]
         new = self._new_cluster_from(vecs, sorted(leaving), now)
@@ -781,6 +824,7 @@ class OnlineClusterer:
         self.changes.append(
             ClusterChange("split", c.id, new.id, now, {"moved": len(leaving), "cos": round(float(ca @ cb), 3)})
         )
+        return True
 
     def _new_cluster_from(self, vecs: np.ndarray, members: list[int], now: float) -> ClusterState:
         cid = self._alloc()
@@ -826,6 +870,9 @@ class OnlineClusterer:
             if slot is not None:
                 self._slot[new] = slot
                 self._slot_owner[slot] = new
+            checked = self._split_checked.pop(old, None)
+            if checked is not None:
+                self._split_checked[new] = checked
             for t in c.term_counts:
                 posting = self._index.get(t)
                 if posting is not None and old in posting:
@@ -845,6 +892,7 @@ class OnlineClusterer:
         self.changes = []
         self.merged_map = {}
         self._tau_cache = {cid: v for cid, v in self._tau_cache.items() if cid in self.clusters}
+        self._split_checked = {cid: v for cid, v in self._split_checked.items() if cid in self.clusters}
         # Keep document frequencies bounded on a long-lived clusterer: rebuild them from the
         # active profiles (what a reload from the database would give).
         if len(self.doc_freq) > 50 * max(1, len(self._recent)) + 100_000:
