@@ -141,17 +141,28 @@ def parse_wrk(output: str) -> dict[str, float]:
     }
 
 
+MEASURED: dict[str, subprocess.Popen] = {}  # the processes whose CPU each run reports (web server, pages worker)
+
+
 def run_wrk(args, base: str, name: str, paths: list[str], header=None, values=None) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(lua_script(paths, header, values or []))
     # Warm-up pass fills per-process caches the way a running site has them.
     subprocess.run(["wrk", "-t2", f"-c{args.concurrency}", "-d3s", "-s", handle.name, base], capture_output=True)
+    before = {what: tree_cpu_seconds(process.pid) for what, process in MEASURED.items()}
     out = subprocess.run(
         ["wrk", "-t2", f"-c{args.concurrency}", f"-d{args.duration}s", "--latency", "-s", handle.name, base],
         capture_output=True, text=True, check=True,
     ).stdout
     os.unlink(handle.name)
     result = parse_wrk(out)
+    # Where the cores went during the measured run: the web server's CPU per answered request,
+    # and what the pages worker (refreshing stored pages) took from the same two cores.
+    spent = {what: tree_cpu_seconds(process.pid) - before[what] for what, process in MEASURED.items()}
+    if "web" in spent and result["rps"]:
+        result["web_cpu_ms_per_request"] = round(1000 * spent["web"] / (result["rps"] * args.duration), 3)
+    if "pages" in spent:
+        result["pages_worker_cpu_s"] = round(spent["pages"], 2)
     print(f"{name}: {result}", file=sys.stderr)
     return result
 
@@ -177,15 +188,12 @@ def first_visits(base: str, path: str, sessions: list[str]) -> list[str]:
     return out
 
 
-def for_you(args, base: str, env, sessions: list[str], worker: subprocess.Popen | None = None) -> dict:
+def for_you(args, base: str, env, sessions: list[str]) -> dict:
     built = precompute(env) if args.precompute else {}
     sessions = first_visits(base, args.for_you_path, sessions)
-    before = tree_cpu_seconds(worker.pid) if worker else 0.0
+    # The pages worker shares the cores: pages built in one burst by the precompute pass all reach
+    # the refresh age together, so their checks land inside this run (run_wrk reports its CPU).
     result = run_wrk(args, base, "for_you", [args.for_you_path], "Cookie", sessions)
-    if worker:
-        # The pages worker shares the cores: pages built in one burst by the precompute pass all
-        # reach the refresh age together, so their checks land inside this run.
-        result["pages_worker_cpu_s"] = round(tree_cpu_seconds(worker.pid) - before, 2)
     return {**result, "precompute": built}
 
 
@@ -262,12 +270,13 @@ def main() -> None:
     base = f"http://127.0.0.1:{args.port}"
     worker = start_pages_worker(env)
     server = start_web(env, port=args.port, workers=args.web_workers, threads=args.threads)
+    MEASURED.update(web=server, pages=worker)
     try:
         wait_ready(base)
         events = [f"/events/{i}/" for i in range(1, min(args.events, 2000) + 1, 7)]
         runs = {
             "trivial": lambda: run_wrk(args, base, "trivial", ["/ping"]),
-            "for_you": lambda: for_you(args, base, env, sessions, worker),
+            "for_you": lambda: for_you(args, base, env, sessions),
             "trending": lambda: run_wrk(args, base, "trending", [args.trending_path]),
             "event": lambda: run_wrk(args, base, "event", events),
             "api_feed": lambda: run_wrk(args, base, "api_feed", [args.api_feed_path], "Authorization", tokens),
@@ -287,8 +296,10 @@ def main() -> None:
         report[f"{name}_p99_ms"] = results[name]["p99_ms"]
         report[f"{name}_rps"] = results[name]["rps"]
         report[f"{name}_non_2xx"] = results[name]["non_2xx"]
-    if "pages_worker_cpu_s" in results.get("for_you", {}):
-        report["for_you_pages_worker_cpu_s"] = results["for_you"]["pages_worker_cpu_s"]
+    for name, result in results.items():
+        for measure in ("web_cpu_ms_per_request", "pages_worker_cpu_s"):
+            if measure in result:
+                report[f"{name}_{measure}"] = result[measure]
     if "for_you" in results:
         built = results["for_you"].get("precompute") or {}
         report["for_you_precomputed_pages"] = built.get("pages", 0)

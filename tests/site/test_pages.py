@@ -485,6 +485,13 @@ def test_api_first_page_is_served_from_the_page_build_as_the_ranker_would(
     assert stored.json()["next"] == ranked.json()["next"] and stored.json()["previous"] is None
     assert stored["ETag"] == ranked["ETag"]
     assert api.get("/api/v1/explore/for-you", HTTP_IF_NONE_MATCH=stored["ETag"]).status_code == 304
+    # The same answer as DRF renders it: keys, encoding, headers.
+    assert list(stored.json()) == list(ranked.json()) == ["next", "previous", "results"]
+    for mine, theirs in zip(stored.json()["results"], ranked.json()["results"], strict=True):
+        assert list(mine) == list(theirs) and mine["event"] == theirs["event"]  # scores drift with time
+    for header in ("Content-Type", "Vary", "Cache-Control", "Allow", "X-Frame-Options", "Last-Modified"):
+        assert stored.get(header) == ranked.get(header), header
+    assert stored.content.startswith(b'{"next":') and b'"previous":null,"results":[' in stored.content
 
 
 def test_api_stored_page_only_answers_the_plain_first_page_and_goes_stale_with_the_user(
@@ -495,8 +502,8 @@ def test_api_stored_page_only_answers_the_plain_first_page_and_goes_stale_with_t
     api = _api_client(user)
     signed_in.get("/")
     entry = cache.get(api_key(user_id=user.pk))
-    marked = [{**r, "explanation": "FROM-THE-STORE"} for r in entry["results"]]
-    cache.set(api_key(user_id=user.pk), {**entry, "results": marked}, 60)
+    marked = json.dumps([{**r, "explanation": "FROM-THE-STORE"} for r in json.loads(entry["results_json"])]).encode()
+    cache.set(api_key(user_id=user.pk), {**entry, "results_json": marked}, 60)
     assert {r["explanation"] for r in api.get("/api/v1/explore/for-you").json()["results"]} == {"FROM-THE-STORE"}
     for query in ("?category=news", "?limit=3", f"?cursor={api.get('/api/v1/explore/for-you').json()['next'] or 'x'}"):
         response = api.get(f"/api/v1/explore/for-you{query}")

@@ -19,21 +19,36 @@ def _etag_matches(header: str, etag: str) -> bool:
     return any(c == "*" or c.removeprefix("W/") == bare for c in candidates)
 
 
+def basis_json(weak_basis: list) -> str:
+    """The JSON a weak ETag is hashed from (what `conditional` hashes for `weak_basis`)."""
+    return json.dumps(weak_basis, default=str, sort_keys=True)
+
+
+def basis_json_prepend(item: Any, encoded: str) -> str:
+    """basis_json([item, *rest]) from basis_json(rest), without encoding `rest` again."""
+    head = basis_json([item])
+    return head if encoded == "[]" else head[:-1] + ", " + encoded[1:]
+
+
 def conditional(
-    request, response: Response, *, last_modified: dt.datetime | None = None, weak_basis: Any = None
+    request, response: Response, *, last_modified: dt.datetime | None = None, weak_basis: Any = None,
+    weak_basis_json: str | None = None,
 ) -> Response:
     """Add ETag and Last-Modified; answer 304 when the client's copy is current.
 
     By default the ETag is a hash of the body (strong). Ranked feeds pass `weak_basis` instead (which
-    events, in which order, with which explanation and last change): their scores drift with time on
-    every request, yet a page showing the same events the same way is the same page to a client, so
-    it gets a weak ETag (W/"...") that survives that drift.
+    events, in which order, with which explanation and last change), or `weak_basis_json`, the same
+    already encoded by `basis_json`: their scores drift with time on every request, yet a page
+    showing the same events the same way is the same page to a client, so it gets a weak ETag
+    (W/"...") that survives that drift.
     The body includes per-user results, so caches are told the answer varies by credentials.
     """
     if response.status_code != status.HTTP_200_OK:
         return response
     if weak_basis is not None:
-        digest = hashlib.sha256(json.dumps(weak_basis, default=str, sort_keys=True).encode()).hexdigest()
+        weak_basis_json = basis_json(weak_basis)
+    if weak_basis_json is not None:
+        digest = hashlib.sha256(weak_basis_json.encode()).hexdigest()
         etag = 'W/"' + digest[:32] + '"'
     else:
         body = JSONRenderer().render(response.data)

@@ -103,7 +103,9 @@ def page_build(*, user=None, request: HttpRequest | None = None, fresh: bool = F
 
 def _api_first_page(*, items, has_next: bool) -> dict:
     """The same ranked items as the API's first For You page serves them (positions from 1)."""
-    from trends.api.conditional import newest
+    from rest_framework.renderers import JSONRenderer
+
+    from trends.api.conditional import basis_json, newest
     from trends.api.feeds import feed_basis, ranked_payload
     from trends.ranking.types import RankedEvent
 
@@ -113,8 +115,9 @@ def _api_first_page(*, items, has_next: bool) -> dict:
         for i in items
     ]
     return {
-        "results": ranked_payload(ranked),
-        "basis": feed_basis(ranked),
+        # Encoded once here, not on every API request: the answer's body and ETag are spliced from them.
+        "results_json": JSONRenderer().render(ranked_payload(ranked)),
+        "basis_json": basis_json(feed_basis(ranked)),
         "last_modified": newest(*(i.event.updated_at for i in ranked)),
         "has_next": has_next,
         "limit": site.PAGE_SIZE,

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from trends import pages, selectors, services
 from trends.api import feeds
 from trends.api import selectors as api_selectors
-from trends.api.conditional import conditional, newest
+from trends.api.conditional import basis_json_prepend, conditional, newest
 from trends.api.feeds import feed_basis, ranked_payload
 from trends.api.filters import EventFilter
 from trends.api.idempotency import idempotent
@@ -79,22 +80,19 @@ class FeedQuerySerializer(serializers.Serializer):
 
 def feed_query(request) -> dict:
     raw = {k: request.query_params.get(k) for k in ("language", "location", "category") if request.query_params.get(k)}
+    if not raw:  # the common case; building the serializer costs more than the rest of a stored answer
+        return {}
     query = FeedQuerySerializer(data=raw)
     query.is_valid(raise_exception=True)
     return dict(query.validated_data)
 
 
 def feed_response(request, items, next_url, previous_url) -> Response:
-    return feed_answer(
-        request, ranked_payload(items), feed_basis(items), newest(*(i.event.updated_at for i in items)),
-        next_url, previous_url,
+    response = page_response(ranked_payload(items), next_url, previous_url)
+    return conditional(
+        request, response, last_modified=newest(*(i.event.updated_at for i in items)),
+        weak_basis=[[next_url, previous_url], *feed_basis(items)],
     )
-
-
-def feed_answer(request, results, basis, last_modified, next_url, previous_url) -> Response:
-    """A feed page from its serialized items and their ETag basis (fresh, or stored by trends.pages)."""
-    response = page_response(results, next_url, previous_url)
-    return conditional(request, response, last_modified=last_modified, weak_basis=[[next_url, previous_url], *basis])
 
 
 def stored_first_page(request, category: str | None) -> Response | None:
@@ -104,12 +102,21 @@ def stored_first_page(request, category: str | None) -> Response | None:
         return None
     limit = parse_limit(request.query_params.get("limit"), default=DEFAULT_PAGE_SIZE)
     entry = pages.api_page_lookup(user=request.user, limit=limit)
-    if entry is None:
+    if entry is None or "results_json" not in entry:
         return None
     next_url = (
         replace_query_param(request.build_absolute_uri(), "cursor", encode_offset(limit)) if entry["has_next"] else None
     )
-    return feed_answer(request, entry["results"], entry["basis"], entry["last_modified"], next_url, None)
+    # The body page_response would render, spliced from the results encoded at build time.
+    body = b"".join(
+        (b'{"next":', JSONRenderer().render(next_url) if next_url else b"null", b',"previous":null,"results":',
+         entry["results_json"], b"}")
+    )
+    response = HttpResponse(body, content_type="application/json")
+    return conditional(
+        request, response, last_modified=entry["last_modified"],
+        weak_basis_json=basis_json_prepend([next_url, None], entry["basis_json"]),
+    )
 
 
 RANKED_PAGE = page_of(RankedEventSerializer)
