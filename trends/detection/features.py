@@ -119,19 +119,38 @@ def tokenise(text: str) -> list[str]:
 
 def _words(normalised: str) -> list[str]:
     """Words of the text with URLs, handles and hashtags taken out."""
-    text = URL_RE.sub(" ", normalised)
-    text = MENTION_RE.sub(" ", text)
-    text = HASHTAG_RE.sub(" ", text)
-    return WORD_RE.findall(text)
+    return WORD_RE.findall(_strip_tags(URL_RE.sub(" ", normalised)))
+
+
+def _strip_tags(text: str) -> str:
+    """Handles, then hashtags, replaced by a space (each sub skipped when its sign is absent)."""
+    if "@" in text:
+        text = MENTION_RE.sub(" ", text)
+    if "#" in text:
+        text = HASHTAG_RE.sub(" ", text)
+    return text
+
+
+# word -> its content form, or None for a word that is not one; shared by the process, bounded.
+_CONTENT_WORD: dict[str, str | None] = {}
+_CONTENT_WORD_MAX = 200_000
 
 
 def _content_words(words: list[str]) -> list[str]:
     out = []
+    known = _CONTENT_WORD
     for word in words:
-        w = word.lower().strip("'’-")
-        if len(w) < 3 or w in STOPWORDS or w in {"http", "https"}:
-            continue
-        out.append(w)
+        # Words repeat across posts: each distinct word is lowered and checked once.
+        try:
+            w = known[word]
+        except KeyError:
+            w = word.lower().strip("'’-")
+            if len(w) < 3 or w in STOPWORDS or w in {"http", "https"}:
+                w = None
+            if len(known) < _CONTENT_WORD_MAX:
+                known[word] = w
+        if w is not None:
+            out.append(w)
     return out
 
 
@@ -149,6 +168,8 @@ def _hashtags_normalised(text: str) -> list[str]:
 
 
 def extract_domains(text: str) -> list[str]:
+    if not text or "://" not in text:
+        return []
     seen: dict[str, None] = {}
     for dom in DOMAIN_RE.findall(text or ""):
         d = dom.lower().rstrip(".,;:)…")
@@ -167,10 +188,11 @@ def extract_entities(text: str) -> list[str]:
 
 
 def _entities_normalised(text: str) -> list[str]:
-    text = URL_RE.sub(" ", text)
-    text = RT_PREFIX_RE.sub("", text)
-    text = MENTION_RE.sub(" ", text)
-    text = HASHTAG_RE.sub(" ", text)
+    return _entities_in(_strip_tags(RT_PREFIX_RE.sub("", URL_RE.sub(" ", text))))
+
+
+def _entities_in(text: str) -> list[str]:
+    """_entities_normalised of a text whose URLs, RT header, handles and hashtags are taken out."""
     seen: dict[str, None] = {}
     for m in CAP_RUN_RE.finditer(text):
         phrase = m.group(1)
@@ -213,7 +235,9 @@ def guess_language(tokens_and_stop: list[str]) -> str:
 
 
 def rt_source(text: str) -> str:
-    m = RT_SOURCE_RE.search(text or "")
+    if not text or "@" not in text:
+        return ""
+    m = RT_SOURCE_RE.search(text)
     return m.group(1).lower() if m else ""
 
 
@@ -227,11 +251,18 @@ def extract(text: str, *, lang: str = "", embedding_text: bool = True) -> PostFe
     # The parts below have always worked on normalise(norm); it equals norm unless an entity
     # survived the first unescape ("&amp;lt;"), so the second pass is only paid for then.
     again = norm if "&" not in norm else normalise(norm)
-    words = _words(norm)
+    without_urls = URL_RE.sub(" ", norm)
+    words_text = _strip_tags(without_urls)
+    words = WORD_RE.findall(words_text)
+    if again is norm and not RT_PREFIX_RE.match(without_urls):
+        # Without an RT header the entity pass would strip exactly what the word pass stripped.
+        entities = _entities_in(words_text)
+    else:
+        entities = _entities_normalised(again)
     return PostFeatures(
         tokens=_content_words(words if again is norm else _words(again)),
-        hashtags=_hashtags_normalised(again),
-        entities=_entities_normalised(again),
+        hashtags=_hashtags_normalised(again) if "#" in again else [],
+        entities=entities,
         domains=extract_domains(norm),
         lang=lang or guess_language([w.lower() for w in words]),
         rt_source=rt_source(norm),
