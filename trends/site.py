@@ -539,29 +539,36 @@ def event_page_parts(*, event: Event) -> dict[str, Any]:
     return parts
 
 
-RELATED_CANDIDATES = 500
 RELATED_MIN_SIMILARITY = 0.3
 
 
 def event_related(*, event: Event, limit: int = 5) -> list[tuple[Event, float]]:
-    """Live public events nearest to this one's centroid, among the most recent few hundred."""
+    """The rankable events nearest to this one's centroid.
+
+    Compared against the ranking's candidate pool (trends.ranking: every live public event with
+    enough authors, its centroids already decoded into one matrix and shared by the process), so a
+    page costs one matrix-vector product and one query for the few events shown, not a query
+    decoding hundreds of centroids per page.
+    """
+    from trends.ranking.selectors import pool_cached
+
     vector = unpack(event.centroid)
     if vector is None or not np.any(vector):
         return []
-    candidates = list(
-        selectors.event_public_queryset()
-        .filter(state__in=selectors.LIVE_STATES, centroid__isnull=False)
-        .exclude(pk=event.pk)
-        .order_by("-last_seen_at")
-        .only("id", "title", "category", "location", "tweet_count", "last_seen_at", "centroid", "state")
-        [:RELATED_CANDIDATES]
-    )
-    candidates = [c for c in candidates if c.centroid and len(c.centroid) == len(event.centroid)]
-    if not candidates:
+    pool = pool_cached(now=timezone.now())
+    if not len(pool) or pool.emb.shape[1] != vector.shape[0]:
         return []
-    sims = unpack_many([c.centroid for c in candidates]) @ vector
-    order = np.argsort(-sims)[:limit]
-    return [(candidates[i], float(sims[i])) for i in order if sims[i] >= RELATED_MIN_SIMILARITY]
+    sims = pool.emb @ (vector / np.linalg.norm(vector))
+    sims[pool.ids == event.pk] = -np.inf
+    # A few spares: the pool may be seconds old, and an event hidden since is left out below.
+    top = np.argsort(-sims)[: limit + 5]
+    wanted = {int(pool.ids[i]): float(sims[i]) for i in top if sims[i] >= RELATED_MIN_SIMILARITY}
+    if not wanted:
+        return []
+    found = selectors.event_public_queryset().filter(state__in=selectors.LIVE_STATES).only(
+        "id", "title", "category", "location", "tweet_count", "last_seen_at", "state"
+    ).in_bulk(list(wanted))
+    return [(found[pk], sim) for pk, sim in wanted.items() if pk in found][:limit]
 
 
 # --- search ----------------------------------------------------------------------------------------

@@ -170,3 +170,16 @@ def test_top_posts_are_the_best_of_the_most_recent(settings, world):
     assert [t.pk for t in latest] == [recent[0].pk, recent[1].pk, recent[2].pk, old_star.pk]
     settings.EVENT_TOP_POSTS_WINDOW = 10
     assert selectors.event_tweets(event=event, order="top", limit=1)[0].pk == old_star.pk
+
+
+def test_related_events_leave_out_an_event_hidden_after_the_pool_was_loaded(world):
+    from trends import site
+    from trends.ranking.selectors import pool_cached
+
+    base = unit(50)
+    event = EventFactory(title="Base", centroid=pack(base))
+    twin = EventFactory(title="Twin", centroid=pack(base))
+    assert [e.pk for e, _ in site.event_related(event=event)] == [twin.pk]
+    assert twin.pk in pool_cached(now=timezone.now()).ids  # still there until the pool reloads
+    type(twin).objects.filter(pk=twin.pk).update(hidden=True)
+    assert site.event_related(event=event) == []
