@@ -80,8 +80,9 @@ def normalise_for_fingerprint(text: str) -> str:
     text = URL_RE.sub(" ", text)
     text = RETWEET_PREFIX_RE.sub("", text)
     text = MENTION_RE.sub(" ", text)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():  # ASCII has nothing to decompose and no combining marks: most posts skip this
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return " ".join(_WORD_RE.findall(text.lower()))
 
 

@@ -43,3 +43,18 @@ def test_guess_language():
     assert text.guess_language("El Real Madrid gana el Clásico en el Bernabéu") == "es"
     assert text.guess_language("The Fed cuts interest rates by a quarter point") == "en"
     assert text.guess_language("#xyz 123") == ""
+
+
+def test_fingerprint_drops_accents_and_keeps_other_scripts():
+    assert text.normalise_for_fingerprint("Café NAÏVE https://x.example/a @bob") == "cafe naive"
+    assert text.normalise_for_fingerprint("Café naïve") == text.normalise_for_fingerprint("Cafe naive")
+    assert text.normalise_for_fingerprint("Землетрясение в Лиссабоне") == "землетрясение в лиссабоне"
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_fingerprint_of_ascii_equals_the_full_unicode_path(value):
+    import unicodedata
+
+    stripped = text.MENTION_RE.sub(" ", text.RETWEET_PREFIX_RE.sub("", text.URL_RE.sub(" ", value)))
+    full = "".join(ch for ch in unicodedata.normalize("NFKD", stripped) if not unicodedata.combining(ch))
+    assert text.normalise_for_fingerprint(value) == " ".join(text._WORD_RE.findall(full.lower()))
