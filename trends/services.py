@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 import time
 import zlib
@@ -20,6 +21,8 @@ from django.utils.dateparse import parse_datetime
 from trends import text as textlib
 from trends.models import Engagement, Event, PipelineState, Tweet
 from trends.pgcopy import insert_new_rows
+
+logger = logging.getLogger(__name__)
 
 MAX_TEXT_LENGTH = 560
 # Twitter's epoch: generated ids sort by time alongside imported real tweet ids.
@@ -214,8 +217,45 @@ def _tweet_values(item: TweetInput, *, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def _tweet_from_input(item: TweetInput) -> Tweet:
-    return Tweet(**_tweet_values(item, now=timezone.now()))
+def _embed_on_ingest(rows: list[dict[str, Any]], *, now: dt.datetime) -> bool:
+    """With EMBED_ON_INGEST, give the rows their vectors before they are written (each post is then
+    written once, already embedded). False when off or when the model fails: the posts then take the
+    embedding workers' path, as without the setting; nothing accepted is lost."""
+    if not settings.EMBED_ON_INGEST or not rows:
+        return False
+    from trends.detection.features import clean_for_embedding
+    from trends.embedding import encode_distinct, get_embedder, pack
+
+    try:
+        embedder = get_embedder()
+        vectors = encode_distinct(
+            embedder, [clean_for_embedding(row["text"]) for row in rows], memo_size=settings.EMBEDDING_MEMO_SIZE
+        )
+    except Exception:
+        logger.exception("embedding at ingest failed; %s posts go to the embedding workers", len(rows))
+        return False
+    for row, vector in zip(rows, vectors, strict=True):
+        row.update(embedding=pack(vector), embedding_model=embedder.name, pipeline_state=PipelineState.EMBEDDED,
+                   embedded_at=now)
+    return True
+
+
+def pipeline_enqueue_clustering(*, shards: set[int]) -> None:
+    """Queue the shards' clusterers after the transaction commits (posts embedded at ingest)."""
+    if not shards:
+        return
+    from trends import tasks
+
+    # robust: as for embedding; the sweeper re-enqueues embedded posts that wait too long.
+    transaction.on_commit(lambda: tasks.cluster_enqueue(shards=shards), robust=True)
+
+
+def pipeline_enqueue(*, rows: list[dict[str, Any]], embedded: bool) -> None:
+    """The next stage for freshly stored rows: their shards' clusterers, or the embedding workers."""
+    if embedded:
+        pipeline_enqueue_clustering(shards={row["shard"] for row in rows})
+    else:
+        pipeline_enqueue_embedding(tweet_ids=[row["id"] for row in rows])
 
 
 def pipeline_enqueue_embedding(*, tweet_ids: list[int]) -> None:
@@ -242,14 +282,17 @@ def tweet_create(*, author, data: Mapping[str, Any], source: str = "api") -> Twe
     if item.tweet_id is not None and Tweet.objects.filter(pk=item.tweet_id).exists():
         raise ValidationError({"id": "A post with this id already exists."})
     for _attempt in range(3):
-        tweet = _tweet_from_input(item)
+        now = timezone.now()
+        row = _tweet_values(item, now=now)
+        embedded = _embed_on_ingest([row], now=now)
+        tweet = Tweet(**row)
         try:
             with transaction.atomic():
                 tweet.save(force_insert=True)
                 if author is not None:
                     # _meta.model, not type(): request.user is a lazy wrapper around the real class.
                     author._meta.model.objects.filter(pk=author.pk).update(posts_count=F("posts_count") + 1)
-                pipeline_enqueue_embedding(tweet_ids=[tweet.id])
+                pipeline_enqueue(rows=[row], embedded=embedded)
             return tweet
         except IntegrityError:
             if item.tweet_id is not None:
@@ -268,6 +311,7 @@ def tweets_ingest(*, items: Iterable[TweetInput], batch_size: int = 1000) -> Ing
         now = timezone.now()
         rows = [_tweet_values(item, now=now) for item in pending]
         ids = [row["id"] for row in rows]
+        embedded = _embed_on_ingest(rows, now=now)
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 # COPY + INSERT ... ON CONFLICT DO NOTHING: idempotent on id, and the fastest write path.
@@ -277,8 +321,8 @@ def tweets_ingest(*, items: Iterable[TweetInput], batch_size: int = 1000) -> Ing
                 fresh = [Tweet(**row) for row in rows if row["id"] not in existing]
                 Tweet.objects.bulk_create(fresh, batch_size=batch_size, ignore_conflicts=True)
                 fresh_ids = [t.id for t in fresh]
-            pipeline_enqueue_embedding(tweet_ids=fresh_ids)
-        fresh_set = set(fresh_ids)
+            fresh_set = set(fresh_ids)
+            pipeline_enqueue(rows=[row for row in rows if row["id"] in fresh_set], embedded=embedded)
         result.created_ids.extend(fresh_ids)
         result.existing_ids.extend(i for i in ids if i not in fresh_set)
         pending.clear()

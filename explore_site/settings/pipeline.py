@@ -1,5 +1,5 @@
 from explore_site.settings.base import DATA_DIR
-from explore_site.settings.env import env_float, env_int, env_str
+from explore_site.settings.env import env_bool, env_float, env_int, env_str
 
 # "full": the all-MiniLM-L6-v2 transformer; "static": a model2vec model distilled from it offline.
 EMBEDDING_TIER = env_str("EMBEDDING_TIER", "full")
@@ -12,6 +12,11 @@ EMBEDDING_TASK_SIZE = env_int("EMBEDDING_TASK_SIZE", 256 if EMBEDDING_TIER == "f
 # spreading post clean to the same text); ~0.9 KB each, so 20,000 hold ~18 MB. 0 turns reuse off.
 EMBEDDING_MEMO_SIZE = env_int("EMBEDDING_MEMO_SIZE", 20_000)
 STATIC_MODEL_DIR = env_str("STATIC_MODEL_DIR", str(DATA_DIR / "models" / "minilm-static"))
+# Embed where posts are ingested instead of in an embedding worker: each post is then written once,
+# already embedded, and goes straight to its shard's clusterer. On by default for the static tier
+# (tens of microseconds a post, less than the embedding worker's own row rewrite and messages);
+# the transformer costs milliseconds a post, which belongs on embedding workers, not in requests.
+EMBED_ON_INGEST = env_bool("EMBED_ON_INGEST", EMBEDDING_TIER == "static")
 
 # Clustering shards: each shard has one writer (its own Celery queue), so workers never race.
 CLUSTER_SHARDS = env_int("CLUSTER_SHARDS", 1)

@@ -79,6 +79,11 @@ class Command(BaseCommand):
             # This process enqueues the embedding tasks: size them for the tier under test, as
             # explore_site/settings/pipeline.py does for a deployment running that tier.
             settings.EMBEDDING_TASK_SIZE = 256 if tier == "full" else 1024
+        # This process is the ingest: it embeds there or not as a deployment of the tier under test
+        # would (explore_site/settings/pipeline.py), unless EMBED_ON_INGEST says otherwise.
+        settings.EMBEDDING_TIER = tier
+        if "EMBED_ON_INGEST" not in os.environ:
+            settings.EMBED_ON_INGEST = tier == "static"
         env = {**os.environ, "EMBEDDING_TIER": tier, "HF_HUB_OFFLINE": "1", "EMBEDDING_THREADS": "1" if embed_workers > 1 else "2"}
         root = Path(settings.BASE_DIR)
         log_dir = Path(settings.DATA_DIR) / "bench"
@@ -100,7 +105,8 @@ class Command(BaseCommand):
             worker(f"bench-cluster{shard}", f"clustering-{shard}", 1)
         worker("bench-score", "default,scoring,maintenance", 1)
         try:
-            # Warm up: each worker loads the model before the clock starts, as a running fleet has it.
+            # Warm up: each worker (and, embedding at ingest, this process) loads the model before the
+            # clock starts, as a running fleet has it.
             self._wait_workers(app, expected=len(procs), timeout=120)
             warm = services.tweets_ingest(items=[services.tweet_validate(data={"text": "warm up post", "source": "bench"})])
             self._wait_done(Tweet, warm.created_ids, timeout=300)
@@ -183,6 +189,7 @@ class Command(BaseCommand):
             "worker_rss_mb": memory,
             "embed_workers": embed_workers,
             "embedding_task_size": settings.EMBEDDING_TASK_SIZE,
+            "embed_on_ingest": bool(settings.EMBED_ON_INGEST),
             "cluster_shards": max(1, settings.CLUSTER_SHARDS),
         }
         text = json.dumps(report, indent=2)
