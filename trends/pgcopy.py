@@ -104,6 +104,34 @@ def insert_new_rows(model: type[models.Model], rows: list[dict[str, Any]]) -> li
     return inserted
 
 
+def insert_new_tuples(model: type[models.Model], attnames: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[Any]:
+    """insert_new_rows with each row a tuple of values in `attnames` order (the other fields get
+    their defaults): no dict per row to build and read back field by field on the hot path."""
+    if not rows:
+        return []
+    fields = list(model._meta.concrete_fields)
+    position = {name: i for i, name in enumerate(attnames)}
+    missing = [f for f in fields if f.attname not in position]
+    ordered = [next(f for f in fields if f.attname == name) for name in attnames]
+    if missing:
+        tail = tuple(field_default(f) for f in missing)
+        rows = [(*row, *tail) for row in rows]
+    copied = ordered + missing
+    table = model._meta.db_table
+    pk = model._meta.pk.column
+    columns = ", ".join(f'"{f.column}"' for f in copied)
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE TEMP TABLE IF NOT EXISTS "_ingest_{table}" (LIKE "{table}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS')
+        copy_into(f"_ingest_{table}", copied, rows)
+        cursor.execute(
+            f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "_ingest_{table}" '
+            f'ON CONFLICT ("{pk}") DO NOTHING RETURNING "{pk}"'
+        )
+        inserted = [r[0] for r in cursor.fetchall()]
+        cursor.execute(f'TRUNCATE "_ingest_{table}"')
+    return inserted
+
+
 def update_rows(
     model: type[models.Model],
     field_names: Sequence[str],

@@ -66,7 +66,7 @@ from trends.models import (
     PipelineState,
     Tweet,
 )
-from trends.pgcopy import insert_new_rows, insert_or_add, update_rows
+from trends.pgcopy import insert_new_tuples, insert_or_add, update_rows
 
 logger = logging.getLogger(__name__)
 
@@ -578,6 +578,9 @@ def _write_back(*, shard: int, clusterer: OnlineClusterer, posts: dict[int, Post
     return {cid: event.pk for cid, event in created.items()}
 
 
+MEMBERSHIP_COLUMNS = ("tweet_id", "event_id", "similarity", "assigned_at", "tweet_created_at", "author_id")
+
+
 def _insert_memberships(*, member_of: dict[int, int], posts: dict[int, PostRow], vector_of: dict[int, np.ndarray],
                         centroid_of: dict[int, np.ndarray], now: dt.datetime) -> set[int]:
     """One membership per post (an existing one is left alone), with its cosine to the event's centroid.
@@ -585,21 +588,23 @@ def _insert_memberships(*, member_of: dict[int, int], posts: dict[int, PostRow],
     by_event: dict[int, list[int]] = defaultdict(list)
     for pid, eid in member_of.items():
         by_event[eid].append(pid)
-    rows: list[dict] = []
+    rows: list[tuple] = []
     for eid, pids in by_event.items():
         cen = centroid_of.get(eid)
         # One matrix-vector product per event instead of one dot product per post.
         sims = np.stack([vector_of[pid] for pid in pids]) @ cen if cen is not None else np.zeros(len(pids))
         for pid, sim in zip(pids, sims.tolist(), strict=True):
             t = posts[pid]
-            rows.append({"tweet_id": pid, "event_id": eid, "similarity": sim, "assigned_at": now,
-                         "tweet_created_at": t.created_at, "author_id": t.author_id})
+            rows.append((pid, eid, sim, now, t.created_at, t.author_id))
     if connection.vendor == "postgresql":
         # COPY + INSERT ... ON CONFLICT DO NOTHING (trends/pgcopy.py): ignore_conflicts, without
-        # building a model instance and an INSERT parameter list per row.
-        return set(insert_new_rows(EventMembership, rows))
+        # building a model instance, an INSERT parameter list or even a dict per row.
+        return set(insert_new_tuples(EventMembership, MEMBERSHIP_COLUMNS, rows))
     existing = set(EventMembership.objects.filter(tweet_id__in=list(member_of)).values_list("tweet_id", flat=True))
-    EventMembership.objects.bulk_create([EventMembership(**r) for r in rows], ignore_conflicts=True, batch_size=1000)
+    EventMembership.objects.bulk_create(
+        [EventMembership(**dict(zip(MEMBERSHIP_COLUMNS, r, strict=True))) for r in rows],
+        ignore_conflicts=True, batch_size=1000,
+    )
     return set(member_of) - existing
 
 

@@ -7,8 +7,8 @@ from django.db import connection
 from django.utils import timezone
 
 from tests.factories import TweetFactory
-from trends.models import Event, EventBucket, Tweet
-from trends.pgcopy import insert_new_rows, insert_or_add, update_rows
+from trends.models import Event, EventBucket, EventMembership, Tweet
+from trends.pgcopy import insert_new_rows, insert_new_tuples, insert_or_add, update_rows
 
 pytestmark = [
     pytest.mark.django_db,
@@ -50,3 +50,27 @@ def test_insert_or_add_inserts_new_keys_and_adds_to_existing_ones():
     got = dict(EventBucket.objects.filter(event=event).values_list("start", "tweets"))
     assert got == {hour: 7, now: 5}
     assert EventBucket.objects.get(event=event, start=hour).new_authors == 3
+
+
+def test_insert_new_tuples_is_insert_new_rows_with_tuples():
+    now = timezone.now()
+    text = "tab\there, newline\nthere, backslash \\ and \\N ✓"
+    names = ("id", "text", "created_at", "ingested_at", "embedding", "simhash")
+    row = (9_000_000_002, text, now, now, b"\x00\\\xff", -(2**63))
+    assert insert_new_tuples(Tweet, names, [row]) == [row[0]]
+    assert insert_new_tuples(Tweet, names, [row]) == []  # idempotent on the primary key
+    t = Tweet.objects.get(pk=row[0])
+    # Fields not named get their defaults, as insert_new_rows gives them.
+    insert_new_rows(Tweet, [dict(zip(names, (9_000_000_003, *row[1:]), strict=True))])
+    u = Tweet.objects.get(pk=9_000_000_003)
+    for field in Tweet._meta.concrete_fields:
+        if field.attname != "id":
+            assert getattr(t, field.attname) == getattr(u, field.attname), field.attname
+    assert t.text == text and t.pipeline_state == 0 and bytes(t.embedding) == b"\x00\\\xff"
+
+    event = Event.objects.create(first_seen_at=now, last_seen_at=now)
+    columns = ("tweet_id", "event_id", "similarity", "assigned_at", "tweet_created_at", "author_id")
+    assert insert_new_tuples(EventMembership, columns, [(t.pk, event.pk, 0.25, now, now, None)]) == [t.pk]
+    assert insert_new_tuples(EventMembership, columns, [(t.pk, event.pk, 0.5, now, now, 7)]) == []
+    m = EventMembership.objects.get(tweet_id=t.pk)
+    assert (m.event_id, m.similarity, m.author_id) == (event.pk, 0.25, None)

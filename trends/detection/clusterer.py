@@ -297,7 +297,12 @@ class OnlineClusterer:
     def _refresh_row(self, c: ClusterState) -> None:
         slot = self._slot.get(c.id)
         if slot is not None:
-            self._matrix[slot] = c.centroid
+            # c.centroid written straight into its row (the same float32 division, no temporary).
+            norm = _norm(c.vector_sum)
+            if norm > 0:
+                np.divide(c.vector_sum, norm, out=self._matrix[slot], casting="unsafe")
+            else:
+                self._matrix[slot] = c.vector_sum
 
     @property
     def active_ids(self) -> list[int]:
@@ -425,7 +430,7 @@ class OnlineClusterer:
         score.fill(-np.inf)
         # The lexical profile (a Python loop) is only consulted for the few candidates whose
         # embedding is close enough to matter: the cost per post stays flat.
-        eligible = np.flatnonzero(cos >= p.min_embedding_cos)
+        eligible = (cos >= p.min_embedding_cos).nonzero()[0]
         if len(eligible) > p.lex_top:
             eligible = eligible[np.argsort(-cos[eligible])[: p.lex_top]]
         if not len(eligible):
