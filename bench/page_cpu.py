@@ -7,7 +7,8 @@ Uses bench/serve.py's database (run that first). Builds one user's page, makes a
 then calls the WSGI handler directly (no server, no network client) and reports the best block's
 CPU microseconds per request for /ping, For You with the signed hint cookie, and without it; and
 the API's For You first page (stored with the page build, token auth), rotating over --api-users
-users so that the per-user rate limit is never reached.
+users so that the per-user rate limit is never reached; Trending for a visitor without a session;
+and the median CPU of an event page rendered from scratch (--event-renders events).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "explore_site.settings")
+# As the web workers run (gunicorn.conf.py): one BLAS thread, so no idle pool thread spins on CPU.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def main() -> None:
@@ -30,6 +34,7 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=12)
     parser.add_argument("--per-block", type=int, default=400)
     parser.add_argument("--api-users", type=int, default=300)
+    parser.add_argument("--event-renders", type=int, default=60, help="event pages rendered from scratch (0: none)")
     args = parser.parse_args()
 
     import django
@@ -85,6 +90,8 @@ def main() -> None:
         ("ping", "/ping", "", cookies),
         ("for_you_hinted", "/", "tab=for-you", hinted),
         ("for_you_unhinted", "/", "tab=for-you", cookies),
+        # A visitor without a session: Trending is the default tab.
+        ("trending_anonymous", "/", "", ""),
         ("api_for_you", "/api/v1/explore/for-you", "", ""),
     ):
         if name == "api_for_you":
@@ -99,8 +106,34 @@ def main() -> None:
                 call(path, query, cookie)
             best = min(best, (time.process_time() - started) / args.per_block * 1e6)
         report[f"{name}_cpu_us"] = round(best)
+    if args.event_renders:
+        report["event_first_render_cpu_ms"] = event_first_renders(call, args.event_renders)
     report["load_average"] = os.getloadavg()
     print(json.dumps(report))
+
+
+def event_first_renders(call, count: int) -> float:
+    """Median CPU of an event page rendered from scratch for a visitor without a session: what each
+    stored event page costs once per fresh interval. Its stored copy and shared parts are dropped
+    first; the events (every 7th id, as bench/serve.py visits them) start after a warm-up one."""
+    from statistics import median
+
+    from django.core.cache import cache
+
+    from trends.models import Event
+
+    ids = list(Event.objects.order_by("pk").values_list("pk", flat=True)[: 7 * count + 2 : 7])
+    call(f"/events/{ids[0]}/", "", "")  # per-process state (templates, the ranking pool) loaded once
+    spent = []
+    for event_id in ids[1:]:
+        event = Event.objects.get(pk=event_id)
+        stamp = int(event.last_seen_at.timestamp()) if event.last_seen_at else 0
+        cache.delete_many([f"evpage:{event_id}", f"evparts:{event_id}:{event.version}:{event.tweet_count}:{stamp}"])
+        started = time.process_time()
+        status = call(f"/events/{event_id}/", "", "")
+        spent.append(time.process_time() - started)
+        assert status.startswith("200"), (event_id, status)
+    return round(median(spent) * 1000, 2)
 
 
 if __name__ == "__main__":
