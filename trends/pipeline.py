@@ -170,10 +170,10 @@ def _set_state(ids: list[int], state: int, now: dt.datetime | None) -> None:
     table = Tweet._meta.db_table
     with connection.cursor() as cursor:
         if now is None:
-            cursor.execute(f'UPDATE "{table}" SET pipeline_state = %s WHERE id = ANY(%s)', [int(state), ids])
+            cursor.execute(f'UPDATE "{table}" SET pipeline_state = %s WHERE id = ANY(%s::bigint[])', [int(state), ids])
         else:
             cursor.execute(
-                f'UPDATE "{table}" SET pipeline_state = %s, clustered_at = %s WHERE id = ANY(%s)', [int(state), now, ids]
+                f'UPDATE "{table}" SET pipeline_state = %s, clustered_at = %s WHERE id = ANY(%s::bigint[])', [int(state), now, ids]
             )
 
 
@@ -623,7 +623,10 @@ def _known_authors(*, member_of: dict[int, int], posts: dict[int, PostRow]) -> s
         with connection.cursor() as cursor:
             cursor.execute(
                 f'SELECT DISTINCT event_id, author_id FROM "{EventMembership._meta.db_table}" '
-                "WHERE event_id = ANY(%s) AND author_id = ANY(%s) AND NOT (tweet_id = ANY(%s))",
+                # bigint[] as the columns are: an array psycopg types as smallint[] would make the
+                # comparisons cross-type, and PostgreSQL then checks every row against the arrays.
+                "WHERE event_id = ANY(%s::bigint[]) AND author_id = ANY(%s::bigint[]) "
+                "AND NOT (tweet_id = ANY(%s::bigint[]))",
                 [sorted(set(member_of.values())), sorted(authors), list(member_of)],
             )
             return {(int(e), int(a)) for e, a in cursor.fetchall()}
