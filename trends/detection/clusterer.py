@@ -382,7 +382,12 @@ class OnlineClusterer:
         max_postings, max_candidates = p.max_postings, p.max_candidates
         cands: dict[int, None] = {}
         index = self._index
+        # Postings only hold active clusters, so once every active cluster is a candidate nothing
+        # after could add one (or move one: a dict keeps first insertion order).
+        active = len(self._recent)
         for term in ranked:
+            if len(cands) >= active:
+                return list(cands)
             posting = index.get(term)
             if not posting:
                 continue
@@ -397,7 +402,8 @@ class OnlineClusterer:
                     cands[cid] = None
             if len(cands) >= max_candidates:
                 break
-        cands.update(dict.fromkeys(islice(reversed(self._recent), p.recent_candidates)))
+        if len(cands) < active:
+            cands.update(dict.fromkeys(islice(reversed(self._recent), p.recent_candidates)))
         return list(cands)
 
     def _index_terms(self, c: ClusterState, terms: Iterable[str]) -> None:
