@@ -200,6 +200,13 @@ def test_features_are_the_reference_features():
         assert new_features.extract_entities(text) == ref_features.extract_entities(text)
         assert new_features.extract_domains(text) == ref_features.extract_domains(text)
         assert new_features.rt_source(text) == ref_features.rt_source(text)
+        words = [w.lower() for w in new_features._words(text)]
+        assert new_features.guess_language(words) == ref_features.guess_language(words)
+    rng = random.Random(12)
+    function_words = sorted(new_features.STOPWORDS) + ["lima", "quake", "x"]
+    for _ in range(3000):
+        words = [rng.choice(function_words) for _ in range(rng.randrange(0, 12))]
+        assert new_features.guess_language(words) == ref_features.guess_language(words), words
 
 
 def test_most_common_is_counter_most_common_ties_included():

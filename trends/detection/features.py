@@ -224,11 +224,27 @@ def _entities_in(text: str) -> list[str]:
     return list(seen)
 
 
+# function word -> the languages (of STOPWORDS_BY_LANG) it belongs to.
+_LANGS_OF: dict[str, tuple[str, ...]] = {}
+for _lang, _function_words in STOPWORDS_BY_LANG.items():
+    for _function_word in _function_words:
+        _LANGS_OF[_function_word] = (*_LANGS_OF.get(_function_word, ()), _lang)
+del _lang, _function_words, _function_word
+
+
 def guess_language(tokens_and_stop: list[str]) -> str:
     """The language whose function words the post uses most ('' when no clear winner)."""
+    # Each language's count from one pass over the words, not one pass per language.
+    counts: dict[str, int] = {}
+    langs_of = _LANGS_OF
+    for w in tokens_and_stop:
+        langs = langs_of.get(w)
+        if langs:
+            for lang in langs:
+                counts[lang] = counts.get(lang, 0) + 1
     best, best_n, second_n = "", 0, 0
-    for lang, words in STOPWORDS_BY_LANG.items():
-        n = sum(1 for w in tokens_and_stop if w in words)
+    for lang in STOPWORDS_BY_LANG:
+        n = counts.get(lang, 0)
         if n > best_n:
             best, best_n, second_n = lang, n, best_n
         elif n > second_n:
