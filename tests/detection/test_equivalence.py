@@ -121,7 +121,11 @@ def _assert_same_state(a, b) -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-@pytest.mark.parametrize("params,batch", [({"maintain_every": 50}, 97), (AGGRESSIVE, 61)])
+@pytest.mark.parametrize("params,batch", [
+    ({"maintain_every": 50}, 97),
+    (AGGRESSIVE, 61),
+    ({"maintain_every": 30, "emb_weight": 0.9, "lex_weight": 1.1, "time_weight": 0.3, "lex_top": 2}, 83),
+])
 def test_same_assignments_changes_and_states_as_the_reference(seed, params, batch):
     kinds = _run_both(_stream(seed), params, batch=batch)
     # The equivalence is only worth as much as the paths it walks.

@@ -481,9 +481,12 @@ class OnlineClusterer:
             time_part.append(time_weight * (1.0 - exp(-silence / cached[1])))
         # The same float32 arithmetic as scoring one candidate at a time (each Python term is
         # rounded to float32 before it is added), for all eligible candidates at once.
-        score[eligible] = (
-            p.emb_weight * cos[eligible] + np.array(lex_part, dtype=np.float32)
-        ) - np.array(time_part, dtype=np.float32)
+        # One conversion for both parts; a weight of 1.0 leaves float32 values as they are.
+        lex_time = np.array((lex_part, time_part), dtype=np.float32)
+        emb = cos[eligible]
+        if p.emb_weight != 1.0:
+            emb = p.emb_weight * emb
+        score[eligible] = (emb + lex_time[0]) - lex_time[1]
         return score, cos
 
     def _quietness(self, c: ClusterState, ts: float) -> float:
