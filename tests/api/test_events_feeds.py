@@ -264,7 +264,9 @@ def test_ranker_failure_degrades_to_trending(auth_api, monkeypatch, caplog):
     assert auth_api.get("/api/v1/explore/trending").status_code == 200
 
 
-def test_ranked_feed_etag_ignores_score_drift_but_not_changes(auth_api, monkeypatch):
+def test_ranked_feed_etag_ignores_score_drift_but_not_changes(auth_api, monkeypatch, settings):
+    # Ranked on every request: no stored first page (trends.pages), whose ETag holds until it is refreshed.
+    settings.FOR_YOU_PAGE_MAX_AGE_SECONDS = 0
     event = EventFactory()
     other = EventFactory()
     state = {"score": 1.0, "order": [event, other], "explanation": "Because you like news"}

@@ -513,3 +513,52 @@ def test_api_stored_page_only_answers_the_plain_first_page_and_goes_stale_with_t
     assert "FROM-THE-STORE" not in other.get("/api/v1/explore/for-you").content.decode()
     signed_in.post(f"/events/{world[0].pk}/dismiss/", {"csrfmiddlewaretoken": csrf_value(signed_in.get("/?tab=trending"))})
     assert "FROM-THE-STORE" not in api.get("/api/v1/explore/for-you").content.decode()
+
+
+def test_an_api_only_reader_gets_their_first_page_stored_by_the_api(user, world, django_assert_max_num_queries):
+    from trends.pages.selectors import api_key
+
+    api = _api_client(user)
+    assert cache.get(api_key(user_id=user.pk)) is None
+    ranked = api.get("/api/v1/explore/for-you")  # no site visit: ranked here, and stored
+    assert ranked.status_code == 200 and ranked.json()["results"]
+    assert cache.get(api_key(user_id=user.pk)) is not None
+    user.refresh_from_db()
+    assert user.last_seen_at is not None  # active: the precompute pass keeps the page current
+    with django_assert_max_num_queries(0):
+        stored = api.get("/api/v1/explore/for-you")
+    assert _summary(stored) == _summary(ranked) and stored["ETag"] == ranked["ETag"]
+    assert stored.json()["next"] == ranked.json()["next"]
+
+
+@pytest.mark.parametrize("query", ["?category=news", "?limit=3", "?cursor="])
+def test_other_api_pages_are_not_stored_as_the_first_page(user, world, query):
+    from trends.api.pagination import encode_offset
+    from trends.pages.selectors import api_key
+
+    query += encode_offset(20) if query == "?cursor=" else ""
+    response = _api_client(user).get(f"/api/v1/explore/for-you{query}")
+    assert response.status_code == 200
+    assert cache.get(api_key(user_id=user.pk)) is None
+
+
+def test_an_api_page_ranked_before_an_invalidation_is_not_served_after_it(user, world, monkeypatch):
+    from trends import site as site_module
+    from trends.api import feeds
+    from trends.pages.selectors import api_key
+
+    real = feeds.for_you
+
+    def rank_then_dismiss(**kw):
+        items = real(**kw)
+        site_module.feed_invalidate_id(user_id=user.pk)  # the reader dismissed something meanwhile
+        return items
+
+    monkeypatch.setattr(feeds, "for_you", rank_then_dismiss)
+    api = _api_client(user)
+    api.get("/api/v1/explore/for-you")
+    assert cache.get(api_key(user_id=user.pk)) is not None  # stored, under the versions read before
+    calls = []
+    monkeypatch.setattr(feeds, "for_you", lambda **kw: calls.append(kw) or real(**kw))
+    api.get("/api/v1/explore/for-you")
+    assert len(calls) == 1  # stale: ranked again rather than served

@@ -18,6 +18,8 @@ from trends.pages.selectors import (
     tab_page_query,
 )
 from trends.pages.services import (
+    api_page_store,
+    api_page_versions,
     event_page_store,
     page_build,
     page_invalidate,
@@ -27,6 +29,8 @@ from trends.pages.services import (
 )
 
 __all__ = [
+    "api_page_store",
+    "api_page_versions",
     "api_page_lookup",
     "event_page_storable",
     "event_page_store",

@@ -24,6 +24,7 @@ from trends.pages.selectors import (
     event_page_key,
     page_key,
     page_parts,
+    pages_enabled,
     refresh_key,
     tab_page_key,
 )
@@ -103,10 +104,6 @@ def page_build(*, user=None, request: HttpRequest | None = None, fresh: bool = F
 
 def _api_first_page(*, items, has_next: bool) -> dict:
     """The same ranked items as the API's first For You page serves them (positions from 1)."""
-    from rest_framework.renderers import JSONRenderer
-
-    from trends.api.conditional import basis_json, newest
-    from trends.api.feeds import feed_basis, ranked_payload
     from trends.ranking.types import RankedEvent
 
     ranked = [
@@ -114,6 +111,45 @@ def _api_first_page(*, items, has_next: bool) -> dict:
                     variant=i.variant, position=i.position + 1)
         for i in items
     ]
+    return _api_answer(ranked=ranked, has_next=has_next)
+
+
+def api_page_versions(*, user) -> dict | None:
+    """The versions an API first page is about to be ranked under (read before ranking, as the page
+    build does); None when pages are off or the cache is unavailable (then nothing is stored)."""
+    if not pages_enabled():
+        return None
+    version_key = site.feed_version_key(user_id=user.pk)
+    try:
+        found = cache.get_many([GEN_KEY, version_key])
+    except Exception:
+        logger.warning("page cache unavailable; API page not stored", exc_info=True)
+        return None
+    return {"gen": found.get(GEN_KEY, 0), "uv": found.get(version_key, 0)}
+
+
+def api_page_store(*, user, ranked: list, has_next: bool, versions: dict) -> None:
+    """Store the API's first For You page as an API request just ranked it.
+
+    For readers who use only the API (an app), no site visit builds their page: without this, every
+    one of their requests would rank afresh. They also count as active, so the precompute pass and
+    the refresh keep the page current from then on, as for readers of the site.
+    """
+    now = time.time()
+    entry = {**_api_answer(ranked=ranked, has_next=has_next), **versions, "rendered": now, "built": now}
+    try:
+        cache.set(api_key(user_id=user.pk), entry, settings.FOR_YOU_PAGE_MAX_AGE_SECONDS)
+    except Exception:
+        logger.warning("page cache unavailable; API page not stored", exc_info=True)
+    _seen(user.pk)
+
+
+def _api_answer(*, ranked: list, has_next: bool) -> dict:
+    from rest_framework.renderers import JSONRenderer
+
+    from trends.api.conditional import basis_json, newest
+    from trends.api.feeds import feed_basis, ranked_payload
+
     return {
         # Encoded once here, not on every API request: the answer's body and ETag are spliced from them.
         "results_json": JSONRenderer().render(ranked_payload(ranked)),

@@ -10,7 +10,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from trends import pages, selectors, services
+from trends import pages, selectors, services, site
 from trends.api import feeds
 from trends.api import selectors as api_selectors
 from trends.api.conditional import basis_json_prepend, conditional, newest
@@ -146,10 +146,18 @@ class ForYouView(ApiView):
         stored = stored_first_page(request, category)
         if stored is not None:
             return stored
+        plain_first_page = (
+            not category and not request.query_params.get("cursor")
+            and parse_limit(request.query_params.get("limit"), default=DEFAULT_PAGE_SIZE) == site.PAGE_SIZE
+        )
+        # Read before ranking: an invalidation meanwhile leaves the stored copy already stale.
+        versions = pages.api_page_versions(user=request.user) if plain_first_page else None
         items, next_url, previous_url = offset_page(
             request,
             lambda limit, offset: feeds.for_you(user=request.user, limit=limit, offset=offset, category=category),
         )
+        if versions is not None:
+            pages.api_page_store(user=request.user, ranked=items, has_next=next_url is not None, versions=versions)
         return feed_response(request, items, next_url, previous_url)
 
 
