@@ -47,6 +47,33 @@ def event_get_public(*, event_id: int) -> Event | None:
     return event_public_queryset().filter(pk=event_id).first()
 
 
+def event_neighbours(*, event: Event, limit: int, min_similarity: float) -> list[tuple[int, float]]:
+    """Ids of the rankable events nearest to this one's centroid (cosine above `min_similarity`),
+    most similar first, with a few spares: callers keep those still public (the pool may be seconds
+    old) and cut to `limit`.
+
+    Compared against the ranking's candidate pool (trends.ranking: every live public event with
+    enough authors, centroids already decoded into one matrix shared by the process): one
+    matrix-vector product, not a query decoding hundreds of centroids per call.
+    """
+    import numpy as np
+    from django.utils import timezone
+
+    from trends.embedding import unpack
+    from trends.ranking.selectors import pool_cached
+
+    vector = unpack(event.centroid)
+    if vector is None or not np.any(vector):
+        return []
+    pool = pool_cached(now=timezone.now())
+    if not len(pool) or pool.emb.shape[1] != vector.shape[0]:
+        return []
+    sims = pool.emb @ (vector / np.linalg.norm(vector))
+    sims[pool.ids == event.pk] = -np.inf
+    top = np.argsort(-sims, kind="stable")[: limit + 5]
+    return [(int(pool.ids[i]), float(sims[i])) for i in top if sims[i] > min_similarity]
+
+
 def event_tweets(*, event: Event, order: str = "top", limit: int = 20, offset: int = 0) -> list[Tweet]:
     """An event's posts: `top` by health and engagement among its EVENT_TOP_POSTS_WINDOW most recent
     posts, `latest` by time. Author fetched in the same query; the embedding is not read."""

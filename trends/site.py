@@ -27,7 +27,7 @@ from django.utils.html import conditional_escape, escape
 from django.utils.safestring import mark_safe
 
 from trends import selectors
-from trends.embedding import unpack, unpack_many
+from trends.embedding import unpack_many
 from trends.models import (
     Category,
     Engagement,
@@ -543,32 +543,14 @@ RELATED_MIN_SIMILARITY = 0.3
 
 
 def event_related(*, event: Event, limit: int = 5) -> list[tuple[Event, float]]:
-    """The rankable events nearest to this one's centroid.
-
-    Compared against the ranking's candidate pool (trends.ranking: every live public event with
-    enough authors, its centroids already decoded into one matrix and shared by the process), so a
-    page costs one matrix-vector product and one query for the few events shown, not a query
-    decoding hundreds of centroids per page.
-    """
-    from trends.ranking.selectors import pool_cached
-
-    vector = unpack(event.centroid)
-    if vector is None or not np.any(vector):
-        return []
-    pool = pool_cached(now=timezone.now())
-    if not len(pool) or pool.emb.shape[1] != vector.shape[0]:
-        return []
-    sims = pool.emb @ (vector / np.linalg.norm(vector))
-    sims[pool.ids == event.pk] = -np.inf
-    # A few spares: the pool may be seconds old, and an event hidden since is left out below.
-    top = np.argsort(-sims)[: limit + 5]
-    wanted = {int(pool.ids[i]): float(sims[i]) for i in top if sims[i] >= RELATED_MIN_SIMILARITY}
+    """The live public events nearest to this one's centroid (trends.selectors.event_neighbours)."""
+    wanted = selectors.event_neighbours(event=event, limit=limit, min_similarity=RELATED_MIN_SIMILARITY)
     if not wanted:
         return []
     found = selectors.event_public_queryset().filter(state__in=selectors.LIVE_STATES).only(
         "id", "title", "category", "location", "tweet_count", "last_seen_at", "state"
-    ).in_bulk(list(wanted))
-    return [(found[pk], sim) for pk, sim in wanted.items() if pk in found][:limit]
+    ).in_bulk([pk for pk, _ in wanted])
+    return [(found[pk], sim) for pk, sim in wanted if pk in found][:limit]
 
 
 # --- search ----------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from django.utils import timezone
 from trends import embedding, selectors
 from trends.models import Event, EventLink, EventSnapshot, Tweet
 
-RELATED_CANDIDATES = 500
 STORY_MAX_SNAPSHOTS = 200
 STORY_MAX_LINKS = 100
 
@@ -64,26 +63,11 @@ def tweets_semantic_search(*, query: str, limit: int) -> list[tuple[float, Tweet
 
 def events_related(*, event: Event, user, limit: int = 10) -> list[tuple[float, Event]]:
     """Live public events whose centroid is closest to this one's (cosine), most similar first."""
-    center = embedding.unpack(event.centroid)
-    if center is None or not np.any(center):
+    wanted = selectors.event_neighbours(event=event, limit=limit, min_similarity=0.0)
+    if not wanted:
         return []
-    candidates = list(
-        selectors.event_public_queryset()
-        .filter(state__in=selectors.LIVE_STATES, centroid__isnull=False)
-        .exclude(pk=event.pk)
-        .order_by("-last_seen_at")
-        .values_list("id", "centroid")[:RELATED_CANDIDATES]
-    )
-    candidates = [(pk, blob) for pk, blob in candidates if len(blob) == center.shape[0] * 2]
-    if not candidates:
-        return []
-    matrix = embedding.unpack_many([blob for _, blob in candidates])
-    norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(center) or 1.0)
-    norms[norms == 0] = 1.0
-    scores = (matrix @ center) / norms
-    order = [i for i in _top_k(scores, limit) if scores[i] > 0]
-    events = Event.objects.in_bulk([candidates[i][0] for i in order])
-    return [(float(scores[i]), events[candidates[i][0]]) for i in order if candidates[i][0] in events]
+    found = selectors.event_public_queryset().filter(state__in=selectors.LIVE_STATES).in_bulk([pk for pk, _ in wanted])
+    return [(sim, found[pk]) for pk, sim in wanted if pk in found][:limit]
 
 
 @dataclass
