@@ -136,7 +136,9 @@ def test_redis_restarted_mid_stream_loses_queue_not_posts(private_redis, workers
             private_redis.kill()
             time.sleep(2)
             private_redis.start()
-            assert private_redis.queued() == 0
+            # Lost, except at most the one message the worker held in flight: kombu pushes an
+            # unacknowledged message back when its connection closes, which can land after the restart.
+            assert private_redis.queued() <= 1
         ids += ingest(30, authors=authors, offset=batch * 30)
         time.sleep(0.2)
 
