@@ -89,19 +89,8 @@ def insert_new_rows(model: type[models.Model], rows: list[dict[str, Any]]) -> li
         return []
     fields = list(model._meta.concrete_fields)
     defaults = {f.attname: field_default(f) for f in fields}
-    table = model._meta.db_table
-    pk = model._meta.pk.column
-    columns = ", ".join(f'"{f.column}"' for f in fields)
-    with connection.cursor() as cursor:
-        cursor.execute(f'CREATE TEMP TABLE IF NOT EXISTS "_ingest_{table}" (LIKE "{table}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS')
-        copy_into(f"_ingest_{table}", fields, ([row.get(f.attname, defaults[f.attname]) for f in fields] for row in rows))
-        cursor.execute(
-            f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "_ingest_{table}" '
-            f'ON CONFLICT ("{pk}") DO NOTHING RETURNING "{pk}"'
-        )
-        inserted = [r[0] for r in cursor.fetchall()]
-        cursor.execute(f'TRUNCATE "_ingest_{table}"')
-    return inserted
+    attnames = [f.attname for f in fields]
+    return insert_new_tuples(model, attnames, [[row.get(name, defaults[name]) for name in attnames] for row in rows])
 
 
 def insert_new_tuples(model: type[models.Model], attnames: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[Any]:

@@ -23,7 +23,7 @@ RATE_LIMITS = {
 }
 
 # An event's "top" posts are the best of its most recent posts, not of all of them: an event with
-# 200,000 posts would otherwise sort all 200,000 on every uncached page view (0.36 s on the serving
-# benchmark's largest event, against 5 ms for the best of the latest 1,000), and for "what is
-# happening now" the latest thousand are the ones worth showing first.
+# 200,000 posts would otherwise sort all 200,000 on every uncached page view (docs/benchmarks.md,
+# "Shared pages, cheaper event renders"), and for "what is happening now" the latest thousand are
+# the ones worth showing first.
 EVENT_TOP_POSTS_WINDOW = env_int("EVENT_TOP_POSTS_WINDOW", 1000)

@@ -63,3 +63,16 @@ def htmx_headers():
         return headers
 
     return make
+
+
+@pytest.fixture
+def curator(db):
+    """A member of the curators' group, as curation services check it."""
+    from django.contrib.auth.models import Group
+
+    from trends.curation.roles import CURATOR_GROUP, roles_ensure
+
+    roles_ensure()
+    person = UserFactory(username="carla_curator")
+    person.groups.add(Group.objects.get(name=CURATOR_GROUP))
+    return type(person).objects.get(pk=person.pk)

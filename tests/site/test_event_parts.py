@@ -52,17 +52,9 @@ def test_anonymous_event_page_is_stored_and_served_without_queries(client, world
     assert client.get(f"/events/{event.pk}/?order=latest").status_code == 200
 
 
-def test_stored_event_page_is_dropped_by_a_curation_change(client, world, django_capture_on_commit_callbacks):
-    from django.contrib.auth.models import Group
-
-    from tests.factories import UserFactory
+def test_stored_event_page_is_dropped_by_a_curation_change(client, world, curator, django_capture_on_commit_callbacks):
     from trends.curation import services as curation
-    from trends.curation.roles import CURATOR_GROUP, roles_ensure
 
-    roles_ensure()
-    curator = UserFactory(username="carla")
-    curator.groups.add(Group.objects.get(name=CURATOR_GROUP))
-    curator = type(curator).objects.get(pk=curator.pk)
     event = world[1]
     assert client.get(f"/events/{event.pk}/").status_code == 200
     with django_capture_on_commit_callbacks(execute=True):

@@ -34,18 +34,6 @@ def csrf_value(response) -> str:
 
 
 @pytest.fixture
-def curator(db):
-    from django.contrib.auth.models import Group
-
-    from trends.curation.roles import CURATOR_GROUP, roles_ensure
-
-    roles_ensure()
-    person = UserFactory(username="carla_curator")
-    person.groups.add(Group.objects.get(name=CURATOR_GROUP))
-    return type(person).objects.get(pk=person.pk)
-
-
-@pytest.fixture
 def signed_in(user, settings):
     # As in production with Redis: sessions read from the cache.
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

@@ -88,17 +88,9 @@ def test_stale_page_is_rerendered_by_one_visitor_while_the_others_get_it(setting
     assert len(renders) == 3
 
 
-def test_stored_tab_is_dropped_by_a_curation_change(world, no_ranking, django_capture_on_commit_callbacks):
-    from django.contrib.auth.models import Group
-
-    from tests.factories import UserFactory
+def test_stored_tab_is_dropped_by_a_curation_change(world, no_ranking, curator, django_capture_on_commit_callbacks):
     from trends.curation import services as curation
-    from trends.curation.roles import CURATOR_GROUP, roles_ensure
 
-    roles_ensure()
-    curator = UserFactory(username="carla")
-    curator.groups.add(Group.objects.get(name=CURATOR_GROUP))
-    curator = type(curator).objects.get(pk=curator.pk)
     hidden = world[0]
     assert hidden.pk in card_ids(Client().get("/"))
     with django_capture_on_commit_callbacks(execute=True):

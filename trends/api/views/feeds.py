@@ -95,12 +95,20 @@ def feed_response(request, items, next_url, previous_url) -> Response:
     )
 
 
+def first_page_limit(request, category: str | None) -> int | None:
+    """The page size of a plain first For You page (no category, no cursor), the kind trends.pages
+    stores; None for any other page."""
+    if category or request.query_params.get("cursor"):
+        return None
+    return parse_limit(request.query_params.get("limit"), default=DEFAULT_PAGE_SIZE)
+
+
 def stored_first_page(request, category: str | None) -> Response | None:
     """The caller's first For You page as trends.pages stored it with their site page, if current:
     the ranking (and its queries) already ran when the page was built."""
-    if category or request.query_params.get("cursor"):
+    limit = first_page_limit(request, category)
+    if limit is None:
         return None
-    limit = parse_limit(request.query_params.get("limit"), default=DEFAULT_PAGE_SIZE)
     entry = pages.api_page_lookup(user=request.user, limit=limit)
     if entry is None or "results_json" not in entry:
         return None
@@ -146,12 +154,9 @@ class ForYouView(ApiView):
         stored = stored_first_page(request, category)
         if stored is not None:
             return stored
-        plain_first_page = (
-            not category and not request.query_params.get("cursor")
-            and parse_limit(request.query_params.get("limit"), default=DEFAULT_PAGE_SIZE) == site.PAGE_SIZE
-        )
         # Read before ranking: an invalidation meanwhile leaves the stored copy already stale.
-        versions = pages.api_page_versions(user=request.user) if plain_first_page else None
+        storable = first_page_limit(request, category) == site.PAGE_SIZE
+        versions = pages.api_page_versions(user=request.user) if storable else None
         items, next_url, previous_url = offset_page(
             request,
             lambda limit, offset: feeds.for_you(user=request.user, limit=limit, offset=offset, category=category),
